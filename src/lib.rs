@@ -1,0 +1,13 @@
+//! `tcp_lessons`: what the lessons share, and nothing that is a lesson's point.
+//!
+//! The socket calls each lesson teaches stand in the lesson file itself. This library
+//! holds only the incidental parts several lessons need:
+//!
+//! - [`args`]: the command line, with a `--help` text for every lesson;
+//! - [`say`]: coloured, role-tagged output (`[server]`, `[client]`, `[kernel]`, `[note]`)
+//!   and error lines written for people;
+//! - [`parcel`]: the nested-layers renderer of lesson 01.
+
+pub mod args;
+pub mod parcel;
+pub mod say;

@@ -1,0 +1,141 @@
+//! Coloured, role-tagged output.
+//!
+//! Every line a lesson prints starts with a tag saying who speaks: the `[server]`, the
+//! `[client]`, the `[kernel]` (facts read from the operating system) or a `[note]` for the
+//! reader. `colored` prints plain text when `NO_COLOR` is set or when stdout is not a
+//! terminal, so tests and transcripts see the same words without escape codes.
+//!
+//! Use the macros: `server!("listening on {addr}")`, `client!(..)`, `kernel!(..)`,
+//! `note!(..)`. A message of several lines keeps its lines under the tag.
+
+use colored::{ColoredString, Colorize};
+use std::fmt::Display;
+use std::io;
+use std::net::SocketAddr;
+
+/// Who is speaking on a line of output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Server,
+    Client,
+    Kernel,
+    Note,
+}
+
+impl Role {
+    fn paint(self, text: &str) -> ColoredString {
+        match self {
+            Role::Server => text.green(),
+            Role::Client => text.cyan(),
+            Role::Kernel => text.yellow(),
+            Role::Note => text.magenta(),
+        }
+    }
+
+    fn tag(self) -> &'static str {
+        match self {
+            Role::Server => "[server]",
+            Role::Client => "[client]",
+            Role::Kernel => "[kernel]",
+            Role::Note => "[note]  ",
+        }
+    }
+}
+
+/// Prints `text` tagged with `role`; later lines of a multi-line text are indented
+/// under the first.
+pub fn line(role: Role, text: impl Display) {
+    let text = text.to_string();
+    let mut out = String::new();
+    for (i, part) in text.lines().enumerate() {
+        let lead = if i == 0 {
+            role.paint(role.tag()).bold()
+        } else {
+            " ".repeat(role.tag().len()).normal()
+        };
+        out.push_str(&format!("{lead} {}\n", role.paint(part)));
+    }
+    if out.is_empty() {
+        out = format!("{}\n", role.paint(role.tag()).bold());
+    }
+    // One print per message, so lines from different threads never interleave.
+    print!("{out}");
+}
+
+/// Prints a section heading, with a blank line before it.
+pub fn heading(title: impl Display) {
+    println!("\n{}", title.to_string().bold().underline());
+}
+
+/// `server!("...")`: a line spoken by the server.
+#[macro_export]
+macro_rules! server {
+    ($($arg:tt)*) => { $crate::say::line($crate::say::Role::Server, format_args!($($arg)*)) };
+}
+
+/// `client!("...")`: a line spoken by the client.
+#[macro_export]
+macro_rules! client {
+    ($($arg:tt)*) => { $crate::say::line($crate::say::Role::Client, format_args!($($arg)*)) };
+}
+
+/// `kernel!("...")`: a fact read from the operating system.
+#[macro_export]
+macro_rules! kernel {
+    ($($arg:tt)*) => { $crate::say::line($crate::say::Role::Kernel, format_args!($($arg)*)) };
+}
+
+/// `note!("...")`: an explanation for the reader.
+#[macro_export]
+macro_rules! note {
+    ($($arg:tt)*) => { $crate::say::line($crate::say::Role::Note, format_args!($($arg)*)) };
+}
+
+/// The name this program was started as, such as `03_server`.
+pub fn program() -> String {
+    std::env::args()
+        .next()
+        .and_then(|path| {
+            std::path::Path::new(&path)
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "lesson".into())
+}
+
+/// Prints one error line on stderr, `PROGRAM: MESSAGE`, and exits with status 1.
+pub fn fail(message: impl Display) -> ! {
+    eprintln!("{}: {}", program(), message.to_string().red());
+    std::process::exit(1)
+}
+
+/// Says in words what a failed `bind`, `listen` or `connect` on `addr` means, and what
+/// to try. The result is one line, ready for [`fail`].
+pub fn explain(err: &io::Error, addr: SocketAddr) -> String {
+    match err.kind() {
+        io::ErrorKind::AddrInUse => format!(
+            "cannot listen on {addr}: address already in use. Another program \
+             (another 03_server?) holds this port: stop it, or pick another port \
+             ({}:0 takes any free one)",
+            addr.ip()
+        ),
+        io::ErrorKind::AddrNotAvailable => {
+            format!(
+                "cannot use {addr}: {} is not an address of this machine",
+                addr.ip()
+            )
+        }
+        io::ErrorKind::PermissionDenied if addr.port() < 1024 => format!(
+            "cannot listen on {addr}: permission denied. Ports below 1024 need \
+             administrator rights; use a port above 1023"
+        ),
+        io::ErrorKind::ConnectionRefused => {
+            format!("connection refused: is 03_server running on {addr}?")
+        }
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => format!(
+            "{addr} did not answer in time: is the address right, and is a server there \
+             that speaks first (03_server sends Welcome!)?"
+        ),
+        _ => format!("{addr}: {err}"),
+    }
+}
