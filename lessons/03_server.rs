@@ -103,7 +103,7 @@ fn accept_loop(listener: &TcpListener, pause: Duration) -> ! {
 /// One client's session, from welcome to close.
 fn session(mut stream: TcpStream, peer: SocketAddr, pause: Duration) {
     server!("welcome new client {peer}...");
-    match converse(&mut stream, pause) {
+    match converse(&mut stream, peer, pause) {
         Ok(()) => server!("connection from {peer} closed."),
         // A reset or a broken pipe ends this session only.
         Err(err) => server!("connection from {peer} closed after an error: {err}"),
@@ -112,15 +112,18 @@ fn session(mut stream: TcpStream, peer: SocketAddr, pause: Duration) {
 }
 
 /// The dialogue: `Welcome!`, then one `Hello, NAME!` per message, until `exit`.
-fn converse(stream: &mut TcpStream, pause: Duration) -> io::Result<()> {
+fn converse(stream: &mut TcpStream, peer: SocketAddr, pause: Duration) -> io::Result<()> {
     // `write_all` keeps writing until every byte is handed to the kernel; a single
     // `write` (the article's `send`) may take only part of them.
     stream.write_all(b"Welcome!")?;
     let mut buffer = [0; READ_SIZE];
     loop {
-        // One read returns whatever bytes have arrived, 1 to 1024 of them; it does not
-        // know where the client's messages begin or end (lesson 05 shows why).
+        // One read returns the bytes that have arrived so far, at most 1024 (0 once
+        // the client has closed); it does not know where one message ends and the
+        // next begins (lesson 05 shows what that does).
         let n = stream.read(&mut buffer)?;
+        let received = String::from_utf8_lossy(&buffer[..n]);
+        server!("read {n} bytes from {peer}: {received:?}");
         thread::sleep(pause);
         // A read of 0 bytes means the client closed its side: the session is over.
         if n == 0 {

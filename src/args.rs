@@ -23,7 +23,9 @@ pub struct Args {
 impl Args {
     /// Reads this program's arguments; prints `usage` and exits on `--help` or `-h`.
     pub fn from_env(usage: &'static str) -> Args {
-        Args::from_words(usage, std::env::args().skip(1))
+        // args_os: an argument that is not UTF-8 becomes U+FFFD instead of a panic.
+        let words = std::env::args_os().skip(1);
+        Args::from_words(usage, words.map(|w| w.to_string_lossy().into_owned()))
     }
 
     /// Like [`Args::from_env`], from the given words (handy in tests).
@@ -51,8 +53,9 @@ impl Args {
         let Some(text) = self.take_value(name) else {
             return default;
         };
-        text.parse()
-            .unwrap_or_else(|err| self.usage_error(format!("{name} {text:?}: {err}")))
+        text.parse().unwrap_or_else(|err| {
+            self.usage_error(format!("{name}: {text:?} is not a valid value ({err})"))
+        })
     }
 
     /// Takes the next positional word, if any.

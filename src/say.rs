@@ -93,7 +93,7 @@ macro_rules! note {
 
 /// The name this program was started as, such as `03_server`.
 pub fn program() -> String {
-    std::env::args()
+    std::env::args_os()
         .next()
         .and_then(|path| {
             std::path::Path::new(&path)
