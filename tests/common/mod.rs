@@ -66,14 +66,8 @@ impl Running {
 
     /// Starts any program (the Python renditions, say), its stdout read line by line
     /// for as long as it runs: a program whose stdout is closed may die writing to it.
-    pub fn spawn(mut command: Command) -> Running {
-        let mut child = command
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+    pub fn spawn(command: Command) -> Running {
+        let mut child = spawn_piped(command);
         let (tx, lines) = mpsc::channel();
         let stdout = child.stdout.take().unwrap();
         thread::spawn(move || {
@@ -157,14 +151,9 @@ pub struct Finished {
 /// Runs lesson `name` to its end with `stdin` as input; fails the test if it takes
 /// longer than [`PATIENCE`].
 pub fn run(name: &str, args: &[&str], stdin: &str) -> Finished {
-    let mut child = Command::new(lesson(name))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+    let mut command = Command::new(lesson(name));
+    command.args(args);
+    let mut child = spawn_piped(command);
     let mut input = child.stdin.take().unwrap();
     let stdin = stdin.to_string();
     thread::spawn(move || input.write_all(stdin.as_bytes()));
@@ -190,6 +179,17 @@ pub fn run(name: &str, args: &[&str], stdin: &str) -> Finished {
         stdout: stdout.join().unwrap(),
         stderr: stderr.join().unwrap(),
     }
+}
+
+/// Starts `command` with plain (uncoloured) output and all three streams piped.
+fn spawn_piped(mut command: Command) -> Child {
+    command
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"))
 }
 
 fn read_all(mut from: impl Read + Send + 'static) -> thread::JoinHandle<String> {

@@ -1,0 +1,476 @@
+//! The book's checks, so prose and code cannot drift apart (no mdbook needed):
+//!
+//! - every `{{#include FILE:ANCHOR}}` names a file that exists and an anchor it has;
+//! - every lesson has a chapter that includes it, and every chapter is in SUMMARY.md;
+//! - every image a page uses exists, every SVG parses, and no figure is unused;
+//! - every transcript (the output a chapter shows) is what the command prints today.
+//!
+//! After changing a lesson's output on purpose, rewrite the transcripts with
+//! `UPDATE_TRANSCRIPTS=1 cargo test --test book`, and read the diff.
+
+mod common;
+
+use common::{Running, run};
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn book_src() -> PathBuf {
+    root().join("book/src")
+}
+
+/// Every file under `dir` whose name ends with `ext`, recursively.
+fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(files(&path, ext));
+        } else if path.to_string_lossy().ends_with(ext) {
+            found.push(path);
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The pages of the book: every Markdown file but SUMMARY.md.
+fn pages() -> Vec<PathBuf> {
+    files(&book_src(), ".md")
+        .into_iter()
+        .filter(|p| !p.ends_with("SUMMARY.md"))
+        .collect()
+}
+
+fn read(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// The text between `open` and `close`, for every such pair in `text`.
+fn between<'a>(text: &'a str, open: &str, close: &str) -> Vec<&'a str> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(open) {
+        let after = &rest[start + open.len()..];
+        let Some(end) = after.find(close) else { break };
+        found.push(&after[..end]);
+        rest = &after[end + close.len()..];
+    }
+    found
+}
+
+/// The `{{#include PATH[:ANCHOR]}}` directives of a page, as (file, anchor).
+fn includes(page: &Path) -> Vec<(PathBuf, Option<String>)> {
+    let dir = page.parent().unwrap();
+    between(&read(page), "{{#include ", "}}")
+        .into_iter()
+        .map(|target| {
+            let target = target.trim();
+            let (file, anchor) = match target.split_once(':') {
+                Some((file, anchor)) => (file, Some(anchor.to_string())),
+                None => (target, None),
+            };
+            (dir.join(file), anchor)
+        })
+        .collect()
+}
+
+/// Images a page uses: `![alt](PATH)` and `<img src="PATH">`.
+fn images(page: &Path) -> Vec<PathBuf> {
+    let text = read(page);
+    let markdown = between(&text, "](", ")")
+        .into_iter()
+        .filter(|target| target.ends_with(".svg") || target.ends_with(".png"));
+    let html = between(&text, "src=\"", "\"").into_iter();
+    let dir = page.parent().unwrap();
+    markdown
+        .chain(html)
+        .map(|target| dir.join(target))
+        .collect()
+}
+
+#[test]
+fn every_include_and_anchor_resolves() {
+    let mut problems = Vec::new();
+    for page in pages() {
+        for (file, anchor) in includes(&page) {
+            let name = page.strip_prefix(root()).unwrap().display();
+            let Ok(text) = fs::read_to_string(&file) else {
+                problems.push(format!("{name}: no file {}", file.display()));
+                continue;
+            };
+            let Some(anchor) = anchor else { continue };
+            if anchor
+                .split(':')
+                .all(|part| part.chars().all(|c| c.is_ascii_digit()))
+            {
+                continue; // a line range, not an anchor
+            }
+            for mark in [format!("ANCHOR: {anchor}"), format!("ANCHOR_END: {anchor}")] {
+                let found = text.lines().any(|line| line.trim_end().ends_with(&mark));
+                if !found {
+                    problems.push(format!("{name}: {} has no `{mark}`", file.display()));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn every_lesson_has_a_chapter() {
+    let included: BTreeSet<PathBuf> = pages()
+        .iter()
+        .flat_map(|page| includes(page))
+        .filter_map(|(file, _)| file.canonicalize().ok())
+        .collect();
+    for lesson in files(&root().join("lessons"), ".rs") {
+        let numbered = lesson
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with(|c: char| c.is_ascii_digit());
+        if numbered && lesson.parent().unwrap().ends_with("lessons") {
+            assert!(
+                included.contains(&lesson.canonicalize().unwrap()),
+                "no chapter includes {}",
+                lesson.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn every_page_is_in_summary_and_every_link_exists() {
+    let summary = read(&book_src().join("SUMMARY.md"));
+    let linked: BTreeSet<PathBuf> = between(&summary, "](", ")")
+        .into_iter()
+        .map(|target| book_src().join(target))
+        .collect();
+    for target in &linked {
+        assert!(
+            target.is_file(),
+            "SUMMARY.md links {}, which does not exist",
+            target.display()
+        );
+    }
+    for page in pages() {
+        assert!(
+            linked.contains(&page),
+            "{} is not in SUMMARY.md",
+            page.display()
+        );
+    }
+}
+
+#[test]
+fn every_image_exists_and_every_svg_parses_and_is_used() {
+    let mut used = BTreeSet::new();
+    for page in pages() {
+        for image in images(&page) {
+            assert!(
+                image.is_file(),
+                "{} uses {}, which does not exist",
+                page.display(),
+                image.display()
+            );
+            used.insert(image.canonicalize().unwrap());
+        }
+    }
+    for svg in files(&book_src(), ".svg") {
+        let text = read(&svg);
+        let doc = roxmltree::Document::parse(&text)
+            .unwrap_or_else(|e| panic!("{} is not well-formed XML: {e}", svg.display()));
+        let top = doc.root_element();
+        assert_eq!(top.tag_name().name(), "svg", "{}", svg.display());
+        assert!(
+            top.attribute("viewBox").is_some(),
+            "{} has no viewBox",
+            svg.display()
+        );
+        assert!(
+            used.contains(&svg.canonicalize().unwrap()),
+            "no page uses {}",
+            svg.display()
+        );
+    }
+}
+
+/// How the test runs a transcript's command. The book shows the default address,
+/// 127.0.0.1:1234; the test uses free ports, and writes 127.0.0.1:1234 back in.
+enum Setup {
+    /// On its own.
+    Alone,
+    /// A lesson that listens: it gets 127.0.0.1:0 instead of port 1234.
+    Listens,
+    /// Given the address of a 03_server started with these arguments.
+    Against(&'static [&'static str]),
+    /// Given an address where nothing listens.
+    NothingListening,
+    /// The lesson is 03_server; the transcript is its log while 04_client talks to it.
+    ServerLog,
+}
+
+/// A transcript the book shows: `$ COMMAND` on its first line, then the output.
+struct Transcript {
+    file: &'static str,
+    lesson: &'static str,
+    args: &'static [&'static str],
+    setup: Setup,
+    stdin: &'static str,
+    /// Only the part of the output under the heading that starts with this text.
+    section: Option<&'static str>,
+    /// Lines containing any of these report facts of the machine the lesson ran on
+    /// (its interfaces, its port range): they are not compared.
+    varies: &'static [&'static str],
+}
+
+impl Transcript {
+    const fn new(file: &'static str, lesson: &'static str, setup: Setup) -> Transcript {
+        Transcript {
+            file,
+            lesson,
+            args: &[],
+            setup,
+            stdin: "",
+            section: None,
+            varies: &[],
+        }
+    }
+
+    const fn varies(mut self, lines_with: &'static [&'static str]) -> Transcript {
+        self.varies = lines_with;
+        self
+    }
+
+    const fn args(mut self, args: &'static [&'static str]) -> Transcript {
+        self.args = args;
+        self
+    }
+
+    const fn stdin(mut self, stdin: &'static str) -> Transcript {
+        self.stdin = stdin;
+        self
+    }
+
+    const fn section(mut self, heading: &'static str) -> Transcript {
+        self.section = Some(heading);
+        self
+    }
+}
+
+const PARCEL: &[&str] = &["localhost:1234", "Michael", "--src-port", "50000"];
+const NO_PAUSE: &[&str] = &["--pause-ms", "0"];
+
+const TRANSCRIPTS: &[Transcript] = &[
+    Transcript::new("01_ip.txt", "01_addresses", Setup::Alone)
+        .args(PARCEL)
+        .section("1."),
+    Transcript::new("01_mac.txt", "01_addresses", Setup::Alone)
+        .args(PARCEL)
+        .section("2.")
+        .varies(&["[kernel]   "]),
+    Transcript::new("01_ports.txt", "01_addresses", Setup::Alone)
+        .args(PARCEL)
+        .section("3.")
+        .varies(&["ephemeral ports:", "the OS chose port"]),
+    Transcript::new("01_socket_address.txt", "01_addresses", Setup::Alone)
+        .args(PARCEL)
+        .section("4.")
+        .varies(&["[kernel]"]),
+    Transcript::new("01_parcel.txt", "01_addresses", Setup::Alone)
+        .args(PARCEL)
+        .section("5."),
+    Transcript::new("01_packings.txt", "01_addresses", Setup::Alone)
+        .args(PARCEL)
+        .section("6."),
+    Transcript::new("02_socket.txt", "02_listen", Setup::Listens)
+        .section("A listening socket")
+        .varies(&["somaxconn"]),
+    Transcript::new("02_queue.txt", "02_listen", Setup::Listens).section("The accept queue"),
+    Transcript::new("02_in_use.txt", "02_listen", Setup::Listens).section("Address already in use"),
+    Transcript::new("02_std.txt", "02_listen", Setup::Listens).section("From socket2 to std"),
+    Transcript::new("03_session.txt", "03_server", Setup::ServerLog),
+    Transcript::new("03_in_use.txt", "03_server", Setup::Against(NO_PAUSE)),
+    Transcript::new("04_client.txt", "04_client", Setup::Against(NO_PAUSE)),
+    Transcript::new("04_names.txt", "04_client", Setup::Against(NO_PAUSE)).args(&["Alice", "张三"]),
+    Transcript::new("04_interactive.txt", "04_client", Setup::Against(NO_PAUSE))
+        .args(&["--interactive"])
+        .stdin("Alice\nBob\nexit\n"),
+    Transcript::new("04_refused.txt", "04_client", Setup::NothingListening),
+];
+
+/// Runs the lesson, with `address` first if given; returns stdout then stderr, as a
+/// terminal shows them.
+fn run_lesson(t: &Transcript, address: Option<String>) -> String {
+    let mut argv: Vec<String> = address.into_iter().collect();
+    argv.extend(t.args.iter().map(|a| a.to_string()));
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let out = run(t.lesson, &argv, t.stdin);
+    out.stdout + &out.stderr
+}
+
+/// What the command prints today, with the book's address in place of the test's.
+fn fresh_output(t: &Transcript) -> String {
+    let book = "127.0.0.1:1234";
+    let output = match t.setup {
+        Setup::Alone => run_lesson(t, None),
+        Setup::Listens => {
+            let output = run_lesson(t, Some("127.0.0.1:0".into()));
+            let line = output
+                .lines()
+                .find(|l| l.contains("listening on "))
+                .unwrap_or("");
+            let addr = line.split("listening on ").nth(1).unwrap_or("");
+            let addr = addr.split_whitespace().next().unwrap_or("127.0.0.1:0");
+            output.replace(addr, book).replace("127.0.0.1:0", book)
+        }
+        Setup::Against(server_args) => {
+            let (_server, addr) = Running::server("03_server", server_args);
+            run_lesson(t, Some(addr.to_string())).replace(&addr.to_string(), book)
+        }
+        Setup::NothingListening => {
+            let addr = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|free| free.local_addr())
+                .unwrap()
+                .to_string();
+            run_lesson(t, Some(addr.clone())).replace(&addr, book)
+        }
+        Setup::ServerLog => {
+            let (mut server, addr) = Running::server("03_server", NO_PAUSE);
+            let client = run("04_client", &[&addr.to_string()], "");
+            assert!(client.status.success(), "{}", client.stderr);
+            server.expect("closed.");
+            let log = server.seen().join("\n") + "\n";
+            log.replace(&addr.to_string(), book)
+        }
+    };
+    match t.section {
+        None => output,
+        // Headings are the only lines after a blank line.
+        Some(heading) => output
+            .split("\n\n")
+            .map(|block| block.trim_start_matches('\n'))
+            .find(|block| block.starts_with(heading))
+            .map(|block| block.trim_end().to_string() + "\n")
+            .unwrap_or_else(|| panic!("{}: no section {heading:?} in:\n{output}", t.file)),
+    }
+}
+
+/// The command line the book shows above the output.
+fn command(t: &Transcript) -> String {
+    let mut words = vec!["cargo run --example", t.lesson];
+    let shows_address = matches!(t.setup, Setup::Against(_)) && !t.args.is_empty();
+    if shows_address || !t.args.is_empty() {
+        words.push("--");
+    }
+    if shows_address {
+        words.push("127.0.0.1:1234");
+    }
+    words.extend(t.args);
+    let line = words.join(" ");
+    if t.stdin.is_empty() {
+        format!("$ {line}")
+    } else {
+        format!("$ printf '{}' | {line}", t.stdin.escape_default())
+    }
+}
+
+/// Blurs what changes from run to run: ephemeral ports, and the lines that report
+/// facts of the machine the lesson ran on.
+fn normalise(text: &str, varies: &[&str]) -> String {
+    text.lines()
+        .filter(|line| !varies.iter().any(|v| line.contains(v)))
+        .map(blur_ports)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `127.0.0.1:54321` -> `127.0.0.1:<port>`; 1234, the book's port, stays.
+fn blur_ports(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(at) = rest.find(':') {
+        let (head, tail) = rest.split_at(at);
+        out.push_str(head);
+        let digits: String = tail[1..].chars().take_while(char::is_ascii_digit).collect();
+        let ip: String = head
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        let after_ip = ip.matches('.').count() == 3 || head.ends_with(']');
+        if after_ip && !digits.is_empty() && digits != "1234" {
+            out.push_str(":<port>");
+        } else {
+            out.push(':');
+            out.push_str(&digits);
+        }
+        rest = &tail[1 + digits.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+#[cfg(target_os = "linux")] // the transcripts were made on Linux, which 02 shows
+fn every_transcript_matches_what_the_command_prints() {
+    let update = std::env::var_os("UPDATE_TRANSCRIPTS").is_some();
+    // Each transcript's command runs in its own thread: the suite stays fast.
+    let fresh: Vec<String> = std::thread::scope(|scope| {
+        let runs: Vec<_> = TRANSCRIPTS
+            .iter()
+            .map(|t| scope.spawn(|| format!("{}\n{}", command(t), fresh_output(t))))
+            .collect();
+        runs.into_iter().map(|run| run.join().unwrap()).collect()
+    });
+    let mut stale = Vec::new();
+    for (t, fresh) in TRANSCRIPTS.iter().zip(fresh) {
+        let path = book_src().join("transcripts").join(t.file);
+        let stored = fs::read_to_string(&path).unwrap_or_default();
+        if normalise(&stored, t.varies) != normalise(&fresh, t.varies) {
+            if update {
+                fs::write(&path, &fresh).unwrap();
+            } else {
+                stale.push(format!(
+                    "{}:\n--- stored\n{}\n--- printed now\n{}",
+                    t.file,
+                    normalise(&stored, t.varies),
+                    normalise(&fresh, t.varies)
+                ));
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "transcripts differ from what the lessons print now \
+         (UPDATE_TRANSCRIPTS=1 cargo test --test book rewrites them):\n{}",
+        stale.join("\n\n")
+    );
+}
+
+#[test]
+fn blur_ports_keeps_1234_and_hides_ephemeral_ports() {
+    assert_eq!(
+        blur_ports("connected to 127.0.0.1:1234 from 127.0.0.1:54321, at 10:30"),
+        "connected to 127.0.0.1:1234 from 127.0.0.1:<port>, at 10:30"
+    );
+    assert_eq!(blur_ports("[::1]:4000"), "[::1]:<port>");
+}
+
+#[test]
+fn every_transcript_file_is_listed() {
+    let listed: BTreeSet<&str> = TRANSCRIPTS.iter().map(|t| t.file).collect();
+    let dir = book_src().join("transcripts");
+    for file in files(&dir, ".txt") {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            listed.contains(name.as_str()),
+            "{name} is in book/src/transcripts but no test regenerates it"
+        );
+    }
+}
