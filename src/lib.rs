@@ -6,8 +6,11 @@
 //! - [`args`]: the command line, with a `--help` text for every lesson;
 //! - [`say`]: coloured, role-tagged output (`[server]`, `[client]`, `[kernel]`, `[note]`)
 //!   and error lines written for people;
-//! - [`parcel`]: the nested-layers renderer of lesson 01.
+//! - [`parcel`]: the nested-layers renderer of lesson 01;
+//! - [`framing`]: newline-delimited and length-prefixed messages, once lesson 05 has
+//!   shown why a byte stream needs them.
 
 pub mod args;
+pub mod framing;
 pub mod parcel;
 pub mod say;
