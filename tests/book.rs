@@ -335,7 +335,7 @@ fn run_lesson(t: &Transcript, address: Option<String>) -> String {
 /// (The whole output: see [`section`] for the part a transcript shows.)
 fn fresh_output(t: &Transcript) -> String {
     let book = "127.0.0.1:1234";
-    let output = match t.setup {
+    match t.setup {
         Setup::Alone => run_lesson(t, None),
         Setup::Listens => {
             let output = run_lesson(t, Some("127.0.0.1:0".into()));
@@ -366,8 +366,7 @@ fn fresh_output(t: &Transcript) -> String {
             let log = server.seen().join("\n") + "\n";
             log.replace(&addr.to_string(), book)
         }
-    };
-    output
+    }
 }
 
 /// The part of `output` that transcript `t` shows.
