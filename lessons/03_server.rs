@@ -91,8 +91,8 @@ fn accept_loop(listener: &TcpListener, pause: Duration) -> ! {
                     server!("cannot start a thread for {peer}: {err}; connection dropped");
                 }
             }
-            // A client that reset before we accepted it, or too many open files:
-            // this one connection is lost, the server is not.
+            // Too many open files (EMFILE), or, on some systems, a connection reset
+            // before we took it: this one connection is lost, the server is not.
             Err(err) => server!("accept failed: {err}; still waiting"),
         }
     }

@@ -60,6 +60,7 @@ const HEX_ROW: usize = 16;
 /// Longer data is shown in part.
 const SHOW_DATA: usize = 64;
 
+// ANCHOR: checksum
 /// The RFC 1071 Internet checksum: the ones' complement of the ones'-complement sum of
 /// the 16-bit big-endian words of `bytes` (an odd last byte is padded with a zero).
 ///
@@ -80,6 +81,7 @@ fn ones_complement_sum(bytes: &[u8]) -> u16 {
     }
     sum as u16
 }
+// ANCHOR_END: checksum
 
 /// A message too long for one IPv4 packet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,6 +156,7 @@ impl Parcel {
         h
     }
 
+    // ANCHOR: ipv4_header
     /// The IPv4 header, its checksum computed.
     pub fn ipv4_header(&self) -> [u8; IPV4_HEADER_LEN] {
         let mut h = [0; IPV4_HEADER_LEN];
@@ -171,6 +174,7 @@ impl Parcel {
         h[10..12].copy_from_slice(&checksum.to_be_bytes());
         h
     }
+    // ANCHOR_END: ipv4_header
 
     /// The IPv4 header checksum, as written in [`Parcel::ipv4_header`].
     pub fn ipv4_checksum(&self) -> u16 {
@@ -204,6 +208,7 @@ impl Parcel {
         bytes
     }
 
+    // ANCHOR: tcp_header
     fn tcp_header_unchecked(&self) -> [u8; TCP_HEADER_LEN] {
         let mut h = [0; TCP_HEADER_LEN];
         h[0..2].copy_from_slice(&self.src.port().to_be_bytes());
@@ -216,7 +221,9 @@ impl Parcel {
         // 16..18: checksum, 18..20: urgent pointer 0.
         h
     }
+    // ANCHOR_END: tcp_header
 
+    // ANCHOR: pseudo_header
     fn tcp_checksum_of(&self, header: &[u8; TCP_HEADER_LEN]) -> u16 {
         let mut covered = Vec::with_capacity(12 + self.tcp_len());
         covered.extend_from_slice(&self.src.ip().octets());
@@ -227,6 +234,7 @@ impl Parcel {
         covered.extend_from_slice(&self.message);
         internet_checksum(&covered)
     }
+    // ANCHOR_END: pseudo_header
 
     /// The nested layers as text, coloured when `colored` colours (a terminal, no
     /// `NO_COLOR`), plain otherwise.
@@ -238,7 +246,7 @@ impl Parcel {
 
     /// Prints [`Parcel::render`].
     pub fn print(&self) {
-        print!("{}", self.render());
+        crate::say::out_text(&self.render());
     }
 
     fn render_frame(&self, out: &mut Drawing) {

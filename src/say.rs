@@ -10,7 +10,7 @@
 
 use colored::{ColoredString, Colorize};
 use std::fmt::Display;
-use std::io;
+use std::io::{self, Write};
 use std::net::SocketAddr;
 
 /// Who is speaking on a line of output.
@@ -58,13 +58,22 @@ pub fn line(role: Role, text: impl Display) {
     if out.is_empty() {
         out = format!("{}\n", role.paint(role.tag()).bold());
     }
-    // One print per message, so lines from different threads never interleave.
-    print!("{out}");
+    // One write per message, so lines from different threads never interleave.
+    out_text(&out);
 }
 
 /// Prints a section heading, with a blank line before it.
 pub fn heading(title: impl Display) {
-    println!("\n{}", title.to_string().bold().underline());
+    out_text(&format!("\n{}\n", title.to_string().bold().underline()));
+}
+
+/// Writes to stdout. When stdout is gone (`cargo run ... | head` has read enough),
+/// the program ends quietly, as Unix tools do, instead of panicking in `print!`.
+pub fn out_text(text: &str) {
+    let mut stdout = io::stdout().lock();
+    if stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).is_err() {
+        std::process::exit(0);
+    }
 }
 
 /// `server!("...")`: a line spoken by the server.
@@ -126,8 +135,8 @@ pub fn explain(err: &io::Error, addr: SocketAddr) -> String {
             )
         }
         io::ErrorKind::PermissionDenied if addr.port() < 1024 => format!(
-            "cannot listen on {addr}: permission denied. Ports below 1024 need \
-             administrator rights; use a port above 1023"
+            "cannot listen on {addr}: permission denied. Ports below 1024 are privileged \
+             (on Linux: root or CAP_NET_BIND_SERVICE); use a port above 1023"
         ),
         io::ErrorKind::ConnectionRefused => {
             format!("connection refused: is 03_server running on {addr}?")

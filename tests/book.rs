@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{Running, run};
+use common::{Peer, Running, run};
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -212,8 +212,10 @@ enum Setup {
     Against(&'static [&'static str]),
     /// Given an address where nothing listens.
     NothingListening,
-    /// The lesson is 03_server; the transcript is its log while 04_client talks to it.
-    ServerLog,
+    /// The lesson is 03_server; the transcript is its log while a client talks to it:
+    /// 04_client when the list is empty, else a client that sends these messages one
+    /// at a time and reads each reply, as someone typing into `nc` does.
+    ServerLog(&'static [&'static str]),
 }
 
 /// A transcript the book shows: `$ COMMAND` on its first line, then the output.
@@ -295,7 +297,12 @@ const TRANSCRIPTS: &[Transcript] = &[
     Transcript::new("02_queue.txt", "02_listen", Setup::Listens).section("The accept queue"),
     Transcript::new("02_in_use.txt", "02_listen", Setup::Listens).section("Address already in use"),
     Transcript::new("02_std.txt", "02_listen", Setup::Listens).section("From socket2 to std"),
-    Transcript::new("03_session.txt", "03_server", Setup::ServerLog),
+    Transcript::new("03_session.txt", "03_server", Setup::ServerLog(&[])),
+    Transcript::new(
+        "03_nc.txt",
+        "03_server",
+        Setup::ServerLog(&["Michael\n", "Tracy\r\n", "exit\n"]),
+    ),
     Transcript::new("03_in_use.txt", "03_server", Setup::Against(NO_PAUSE)),
     Transcript::new("04_client.txt", "04_client", Setup::Against(NO_PAUSE)),
     Transcript::new("04_names.txt", "04_client", Setup::Against(NO_PAUSE)).args(&["Alice", "张三"]),
@@ -358,10 +365,21 @@ fn fresh_output(t: &Transcript) -> String {
                 .to_string();
             run_lesson(t, Some(addr.clone())).replace(&addr, book)
         }
-        Setup::ServerLog => {
+        Setup::ServerLog(messages) => {
             let (mut server, addr) = Running::server("03_server", NO_PAUSE);
-            let client = run("04_client", &[&addr.to_string()], "");
-            assert!(client.status.success(), "{}", client.stderr);
+            if messages.is_empty() {
+                let client = run("04_client", &[&addr.to_string()], "");
+                assert!(client.status.success(), "{}", client.stderr);
+            } else {
+                let mut client = Peer::connect(addr);
+                client.expect("Welcome!");
+                for message in messages {
+                    client.send(message.as_bytes());
+                    if !message.starts_with("exit") {
+                        client.recv();
+                    }
+                }
+            }
             server.expect("closed.");
             let log = server.seen().join("\n") + "\n";
             log.replace(&addr.to_string(), book)
