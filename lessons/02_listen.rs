@@ -74,7 +74,8 @@ fn listening_socket(addr: SocketAddr, backlog: i32) -> io::Result<Socket> {
     // for up to a minute; without this option a restarted server could not bind its
     // port until they are gone. On Unix it never lets two sockets listen on one port.
     // Windows differs: there SO_REUSEADDR *does* let another socket take a port in use,
-    // so Windows servers leave it off (Rust's std does) and use SO_EXCLUSIVEADDRUSE.
+    // so Windows servers leave it off (Rust's std does), and so does this lesson.
+    #[cfg(not(windows))]
     socket.set_reuse_address(true)?;
     server!("set_reuse_address(true): may bind even while old connections are in TIME_WAIT");
 
@@ -175,7 +176,8 @@ fn accept_the_waiting(socket: &Socket) {
 /// A second socket tries to bind the address the first one listens on.
 fn bind_again(addr: SocketAddr) {
     let second = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).and_then(|second| {
-        // Even with SO_REUSEADDR on both, a listening port is not shared.
+        // Even with SO_REUSEADDR on both, a listening port is not shared (on Unix).
+        #[cfg(not(windows))]
         second.set_reuse_address(true)?;
         second.bind(&addr.into())
     });
@@ -188,8 +190,9 @@ fn bind_again(addr: SocketAddr) {
             );
             kernel!("the OS says: {err}");
             note!(
-                "Each address (IP + port) has one listener. A second server on the same\n\
-                 port fails this way: stop the first, or choose another port."
+                "Each address (IP + port) has one listener (unless every socket on it asks for\n\
+                 SO_REUSEPORT, on purpose). A second server on the same port fails this\n\
+                 way: stop the first, or choose another port."
             );
         }
         Ok(()) => kernel!("bind({addr}) again succeeded: this OS shares the port"),

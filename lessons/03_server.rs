@@ -66,6 +66,8 @@ fn listen(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     // Lets a restarted server bind its port again while old connections sit in
     // TIME_WAIT, instead of failing with "Address already in use" for a minute.
+    // (On Windows the option lets another socket take the port: it stays off there.)
+    #[cfg(not(windows))]
     socket.set_reuse_address(true)?;
     socket.bind(&addr.into())?;
     // From here the kernel completes handshakes on its own and queues up to about
