@@ -124,8 +124,8 @@ pub fn explain(err: &io::Error, addr: SocketAddr) -> String {
     match err.kind() {
         io::ErrorKind::AddrInUse => format!(
             "cannot listen on {addr}: address already in use. Another program \
-             (another 03_server?) holds this port: stop it, or pick another port \
-             ({}:0 takes any free one)",
+             (a server from another lesson?) holds this port: stop it, or pick another \
+             port ({}:0 takes any free one)",
             addr.ip()
         ),
         io::ErrorKind::AddrNotAvailable => {

@@ -125,6 +125,30 @@ impl Running {
             .unwrap_or_else(|e| panic!("bad address in {line:?}: {e}"))
     }
 
+    /// Sends SIGINT to the program, as Ctrl-C in its terminal would.
+    pub fn interrupt(&self) {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill").args(["-INT", &pid]).status();
+        assert!(status.is_ok_and(|s| s.success()), "kill -INT {pid} failed");
+    }
+
+    /// Waits for the program to exit, at most [`PATIENCE`], and returns its status.
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "still running after {PATIENCE:?}; it printed:\n{}",
+                    self.seen().join("\n")
+                );
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Every line printed so far, including those not yet read by `expect`.
     pub fn seen(&mut self) -> &[String] {
         while let Ok(line) = self.lines.try_recv() {
