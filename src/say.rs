@@ -71,7 +71,11 @@ pub fn heading(title: impl Display) {
 /// the program ends quietly, as Unix tools do, instead of panicking in `print!`.
 pub fn out_text(text: &str) {
     let mut stdout = io::stdout().lock();
-    if stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).is_err() {
+    if stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
         std::process::exit(0);
     }
 }
