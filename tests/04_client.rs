@@ -4,8 +4,7 @@
 mod common;
 
 use common::{Running, run};
-use std::net::{SocketAddr, TcpListener};
-use std::process::Command;
+use std::net::SocketAddr;
 
 fn server() -> (Running, SocketAddr) {
     Running::server("03_server", &["--pause-ms", "0"])
@@ -85,11 +84,7 @@ fn interactive_says_exit_at_end_of_input() {
 
 #[test]
 fn nothing_listening_gives_one_clear_line() {
-    // A port that was free a moment ago: bind it, note it, let it go.
-    let addr = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let addr = common::nothing_listening();
     let out = run("04_client", &[&addr.to_string()], "");
     assert!(!out.status.success());
     assert_eq!(
@@ -100,17 +95,9 @@ fn nothing_listening_gives_one_clear_line() {
 
 #[test]
 fn the_articles_dialogue_with_the_python_server() {
-    let Some(python) = common::python3() else {
-        common::skip("python3 is not installed, the article's Python server cannot run");
+    let Some((mut server, addr)) = common::python_server() else {
         return;
     };
-    // The project's rendition of the article's server, on a free port, with no pause.
-    let mut command = Command::new(python);
-    command
-        .arg(common::python_file("article_server.py"))
-        .args(["0", "0"]);
-    let mut server = Running::spawn(command);
-    let addr = server.listening_addr();
     talk_the_articles_dialogue(addr);
     server.expect("closed.");
 }

@@ -4,7 +4,6 @@
 mod common;
 
 use common::run;
-use std::net::TcpListener;
 
 /// Runs 05_stream with the 03_server it starts itself, as a student does.
 fn stream_lesson() -> String {
@@ -97,10 +96,7 @@ fn every_trap_shows_and_both_framings_fix_it() {
 
 #[test]
 fn no_server_at_the_address_gives_one_clear_line() {
-    let addr = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let addr = common::nothing_listening();
     let out = run("05_stream", &[&addr.to_string()], "");
     assert!(!out.status.success());
     assert_eq!(

@@ -7,7 +7,6 @@ mod common;
 use common::{Finished, Running, run};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::Command;
 use std::thread;
 
 /// 03_server without its pause, with room in its accept queue for clients that connect
@@ -92,11 +91,7 @@ fn eight_clients_in_a_burst() {
 
 #[test]
 fn nothing_listening_refuses_every_client() {
-    // A port that was free a moment ago: bind it, note it, let it go.
-    let addr = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let addr = common::nothing_listening();
     let out = load(addr, &["--clients", "8", "--rounds", "5"]);
     let table = &out.stdout;
     assert_eq!(out.status.code(), Some(1), "{table}");
@@ -191,19 +186,11 @@ fn the_articles_protocol_against_a_line_server_is_an_error() {
 
 #[test]
 fn the_articles_python_server() {
-    let Some(python) = common::python3() else {
-        common::skip("python3 is not installed, the article's Python server cannot run");
-        return;
-    };
-    // The project's rendition of the article's server, on a free port, with no pause.
     // Its listen(5) queues up to six connections: four clients fit even if Python is
     // slow to accept them.
-    let mut command = Command::new(python);
-    command
-        .arg(common::python_file("article_server.py"))
-        .args(["0", "0"]);
-    let mut server = Running::spawn(command);
-    let addr = server.listening_addr();
+    let Some((_server, addr)) = common::python_server() else {
+        return;
+    };
     let out = load(addr, &["--clients", "4", "--rounds", "5"]);
     assert_all_served(&out, 4);
 }

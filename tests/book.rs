@@ -359,10 +359,7 @@ fn fresh_output(t: &Transcript) -> String {
             run_lesson(t, Some(addr.to_string())).replace(&addr.to_string(), book)
         }
         Setup::NothingListening => {
-            let addr = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|free| free.local_addr())
-                .unwrap()
-                .to_string();
+            let addr = common::nothing_listening().to_string();
             run_lesson(t, Some(addr.clone())).replace(&addr, book)
         }
         Setup::ServerLog(messages) => {

@@ -307,3 +307,27 @@ pub fn python_file(name: &str) -> PathBuf {
 pub fn skip(why: &str) {
     let _ = writeln!(std::io::stderr(), "skipped: {why}");
 }
+
+/// The project's Python rendition of the article's server on a free port, with no
+/// pause; `None` (and a line saying the test was skipped) when python3 is missing.
+pub fn python_server() -> Option<(Running, SocketAddr)> {
+    let Some(python) = python3() else {
+        skip("python3 is not installed, the article's Python server cannot run");
+        return None;
+    };
+    let mut command = Command::new(python);
+    command
+        .arg(python_file("article_server.py"))
+        .args(["0", "0"]);
+    let mut server = Running::spawn(command);
+    let addr = server.listening_addr();
+    Some((server, addr))
+}
+
+/// An address where nothing listens: a port that was free a moment ago (bound, noted,
+/// let go).
+pub fn nothing_listening() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|free| free.local_addr())
+        .expect("no free port on 127.0.0.1")
+}
