@@ -88,18 +88,12 @@ fn listening_socket(addr: SocketAddr, backlog: i32) -> io::Result<Socket> {
     // connections whose handshake is complete until the program accepts them.
     socket.listen(backlog)?;
     server!("listen({backlog}): listening on {bound}");
-    if let Some(max) = read_somaxconn() {
+    if let Some(max) = tcp_lessons::sys::somaxconn() {
         kernel!("net.core.somaxconn = {max}: a larger backlog is silently cut to {max}");
     }
     Ok(socket)
 }
 // ANCHOR_END: listening_socket
-
-/// The kernel's ceiling on any backlog, from /proc on Linux.
-fn read_somaxconn() -> Option<u32> {
-    let text = std::fs::read_to_string("/proc/sys/net/core/somaxconn").ok()?;
-    text.trim().parse().ok()
-}
 
 // ANCHOR: fill_the_queue
 /// Connects `clients` clients one after the other, and never calls `accept`.

@@ -104,7 +104,7 @@ impl Limits {
 
     /// Says what each limit is and what it protects against, one line each.
     fn describe(&self) {
-        match somaxconn() {
+        match tcp_lessons::sys::somaxconn() {
             Some(cap) if cap < self.backlog => kernel!(
                 "net.core.somaxconn is {cap}: Linux cuts the backlog of {} to {cap}",
                 self.backlog
@@ -601,12 +601,6 @@ fn is_timeout(err: &io::Error) -> bool {
         err.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
     )
-}
-
-/// Linux's cap on any listen backlog, if this system tells it.
-fn somaxconn() -> Option<i32> {
-    let text = std::fs::read_to_string("/proc/sys/net/core/somaxconn").ok()?;
-    text.trim().parse().ok()
 }
 
 /// `30 s`, or `200 ms` when it is not whole seconds.

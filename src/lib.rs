@@ -8,9 +8,11 @@
 //!   and error lines written for people;
 //! - [`parcel`]: the nested-layers renderer of lesson 01;
 //! - [`framing`]: newline-delimited and length-prefixed messages, once lesson 05 has
-//!   shown why a byte stream needs them.
+//!   shown why a byte stream needs them;
+//! - [`sys`]: facts read from the operating system, such as `somaxconn`.
 
 pub mod args;
 pub mod framing;
 pub mod parcel;
 pub mod say;
+pub mod sys;
