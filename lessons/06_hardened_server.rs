@@ -364,7 +364,7 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
 fn turn_away(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) {
     shared.counts.turned_away.fetch_add(1, SeqCst);
     let max = shared.limits.max_sessions;
-    server!("{peer} turned away: all {max} sessions busy");
+    server!("{peer} turned away: {max} of {max} sessions busy");
     // A new socket's send buffer is empty: this short line is copied into it at once,
     // without waiting for the client. Dropping the stream then closes the connection.
     let _ = framing::write_line(&mut stream, BUSY.as_bytes());

@@ -157,7 +157,7 @@ fn a_client_beyond_the_session_limit_is_turned_away() {
     let mut third = Peer::connect(addr);
     third.expect("busy, try again later\n");
     third.expect_closed();
-    server.expect("turned away: all 2 sessions busy");
+    server.expect("turned away: 2 of 2 sessions busy");
 
     // The two sessions were not disturbed.
     first.send(b"Michael\n");

@@ -13,6 +13,7 @@ mod common;
 use common::{Peer, Running, run};
 use std::collections::BTreeSet;
 use std::fs;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
@@ -212,11 +213,15 @@ enum Setup {
     Against(&'static [&'static str]),
     /// Given an address where nothing listens.
     NothingListening,
-    /// The lesson is 03_server; the transcript is its log while a client talks to it:
-    /// 04_client when the list is empty, else a client that sends these messages one
-    /// at a time and reads each reply, as someone typing into `nc` does.
-    ServerLog(&'static [&'static str]),
+    /// The lesson is a server, started on 127.0.0.1:0 with its arguments and these
+    /// unshown ones (which do not change what it prints); the transcript is its log
+    /// while the scenario plays out.
+    ServerLog(&'static [&'static str], Scenario),
 }
+
+/// What happens to a server while its log is recorded. Each scenario ends by waiting
+/// for the server's last line, so the log is complete when it returns.
+type Scenario = fn(SocketAddr, &mut Running);
 
 /// A transcript the book shows: `$ COMMAND` on its first line, then the output.
 struct Transcript {
@@ -230,6 +235,8 @@ struct Transcript {
     /// Lines containing any of these report facts of the machine the lesson ran on
     /// (its interfaces, its port range): they are not compared.
     varies: &'static [&'static str],
+    /// Only the lines after the first one containing this text.
+    after: Option<&'static str>,
 }
 
 impl Transcript {
@@ -242,7 +249,13 @@ impl Transcript {
             stdin: "",
             section: None,
             varies: &[],
+            after: None,
         }
+    }
+
+    const fn after(mut self, line_with: &'static str) -> Transcript {
+        self.after = Some(line_with);
+        self
     }
 
     const fn varies(mut self, lines_with: &'static [&'static str]) -> Transcript {
@@ -297,11 +310,15 @@ const TRANSCRIPTS: &[Transcript] = &[
     Transcript::new("02_queue.txt", "02_listen", Setup::Listens).section("The accept queue"),
     Transcript::new("02_in_use.txt", "02_listen", Setup::Listens).section("Address already in use"),
     Transcript::new("02_std.txt", "02_listen", Setup::Listens).section("From socket2 to std"),
-    Transcript::new("03_session.txt", "03_server", Setup::ServerLog(&[])),
+    Transcript::new(
+        "03_session.txt",
+        "03_server",
+        Setup::ServerLog(NO_PAUSE, article_client),
+    ),
     Transcript::new(
         "03_nc.txt",
         "03_server",
-        Setup::ServerLog(&["Michael\n", "Tracy\r\n", "exit\n"]),
+        Setup::ServerLog(NO_PAUSE, nc_session),
     ),
     Transcript::new("03_in_use.txt", "03_server", Setup::Against(NO_PAUSE)),
     Transcript::new("04_client.txt", "04_client", Setup::Against(NO_PAUSE)),
@@ -326,7 +343,112 @@ const TRANSCRIPTS: &[Transcript] = &[
         .varies(&["[server]"]),
     Transcript::new("05_lines.txt", "05_stream", Setup::Alone).section("5."),
     Transcript::new("05_length.txt", "05_stream", Setup::Alone).section("6."),
+    Transcript::new(
+        "06_startup.txt",
+        "06_hardened_server",
+        Setup::ServerLog(&[], started),
+    )
+    .varies(&["somaxconn"]),
+    Transcript::new(
+        "06_session.txt",
+        "06_hardened_server",
+        Setup::ServerLog(&[], lines_and_bad_bytes),
+    )
+    .after("waiting for connections"),
+    Transcript::new(
+        "06_limits.txt",
+        "06_hardened_server",
+        Setup::ServerLog(&[], every_limit),
+    )
+    .args(&[
+        "--max-line",
+        "16",
+        "--max-sessions",
+        "2",
+        "--read-timeout-ms",
+        "1000",
+    ])
+    .varies(&["somaxconn"]),
+    Transcript::new(
+        "06_shutdown.txt",
+        "06_hardened_server",
+        Setup::ServerLog(&[], ctrl_c),
+    )
+    .after("waiting for connections"),
 ];
+
+/// 04_client's dialogue with the server.
+fn article_client(addr: SocketAddr, server: &mut Running) {
+    let client = run("04_client", &[&addr.to_string()], "");
+    assert!(client.status.success(), "{}", client.stderr);
+    server.expect("closed.");
+}
+
+/// Someone typing `Michael`, then `Tracy` the way telnet ends lines, then `exit`.
+fn nc_session(addr: SocketAddr, server: &mut Running) {
+    let mut client = Peer::connect(addr);
+    client.expect("Welcome!");
+    for line in ["Michael\n", "Tracy\r\n"] {
+        client.send(line.as_bytes());
+        client.recv();
+    }
+    client.send(b"exit\n");
+    server.expect("closed.");
+}
+
+/// Nothing: the server starts and waits.
+fn started(_: SocketAddr, server: &mut Running) {
+    server.expect("waiting for connections");
+}
+
+/// A name, a line that is not UTF-8, `exit`.
+fn lines_and_bad_bytes(addr: SocketAddr, server: &mut Running) {
+    let mut client = Peer::connect(addr);
+    client.expect("Welcome!\n");
+    client.send(b"Michael\n");
+    client.expect("Hello, Michael!\n");
+    client.send(b"Mich\xffael\n");
+    client.recv();
+    client.send(b"exit\n");
+    client.expect_closed();
+    server.expect("closed after");
+}
+
+/// With two places: a third client turned away, a line too long, an idle timeout.
+fn every_limit(addr: SocketAddr, server: &mut Running) {
+    let mut first = Peer::connect(addr);
+    first.expect("Welcome!\n");
+    server.expect("#1 ");
+    let mut idle = Peer::connect(addr);
+    idle.expect("Welcome!\n");
+    server.expect("#2 ");
+    let mut third = Peer::connect(addr);
+    third.expect("busy, try again later\n");
+    third.expect_closed();
+    server.expect("turned away");
+    first.send(b"Michael\n");
+    first.expect("Hello, Michael!\n");
+    first.send(b"Michaelangelo Buonarroti\n");
+    first.recv();
+    first.expect_closed();
+    server.expect("#1 closed: line too long");
+    server.expect("#2 timed out");
+    idle.expect("bye: nothing received for 1 s, closing\n");
+    idle.expect_closed();
+}
+
+/// Ctrl-C while a client is connected.
+fn ctrl_c(addr: SocketAddr, server: &mut Running) {
+    let mut client = Peer::connect(addr);
+    client.expect("Welcome!\n");
+    client.send(b"Michael\n");
+    client.expect("Hello, Michael!\n");
+    server.interrupt();
+    client.expect("server shutting down, bye\n");
+    client.expect_closed();
+    server.expect("summary:");
+    assert!(server.wait_exit().success());
+}
 
 /// Runs the lesson, with `address` first if given; returns stdout then stderr, as a
 /// terminal shows them.
@@ -362,22 +484,11 @@ fn fresh_output(t: &Transcript) -> String {
             let addr = common::nothing_listening().to_string();
             run_lesson(t, Some(addr.clone())).replace(&addr, book)
         }
-        Setup::ServerLog(messages) => {
-            let (mut server, addr) = Running::server("03_server", NO_PAUSE);
-            if messages.is_empty() {
-                let client = run("04_client", &[&addr.to_string()], "");
-                assert!(client.status.success(), "{}", client.stderr);
-            } else {
-                let mut client = Peer::connect(addr);
-                client.expect("Welcome!");
-                for message in messages {
-                    client.send(message.as_bytes());
-                    if !message.starts_with("exit") {
-                        client.recv();
-                    }
-                }
-            }
-            server.expect("closed.");
+        Setup::ServerLog(unshown, scenario) => {
+            let mut args = t.args.to_vec();
+            args.extend(unshown);
+            let (mut server, addr) = Running::server(t.lesson, &args);
+            scenario(addr, &mut server);
             let log = server.seen().join("\n") + "\n";
             log.replace(&addr.to_string(), book)
         }
@@ -386,6 +497,13 @@ fn fresh_output(t: &Transcript) -> String {
 
 /// The part of `output` that transcript `t` shows.
 fn section(t: &Transcript, output: &str) -> String {
+    if let Some(line_with) = t.after {
+        let start = output
+            .find(line_with)
+            .and_then(|at| output[at..].find('\n').map(|end| at + end + 1))
+            .unwrap_or_else(|| panic!("{}: no line with {line_with:?} in:\n{output}", t.file));
+        return output[start..].to_string();
+    }
     match t.section {
         None => output.to_string(),
         // Headings are the only lines after a blank line.
