@@ -152,8 +152,9 @@ fn zero_bytes_means_closed(addr: SocketAddr, pause: Duration, wait: Duration) {
     send(&mut dropped, b"Tracy");
     drop(dropped);
     client!("dropped the socket after \"Tracy\": it can neither send nor read now");
-    // Give the server its pause to answer, so its log lines land in this section.
-    thread::sleep(pause + Duration::from_millis(100));
+    // Give the server time to answer and to read the end (a pause each), so its log
+    // lines land in this section.
+    thread::sleep(pause * 2 + Duration::from_millis(100));
     note!(
         "The reply to \"Tracy\" has nowhere to go: this machine's kernel answers it with a\n\
          reset (RST). Dropping closes both directions; shutdown(Write) closes one."
@@ -171,7 +172,7 @@ fn fixed_with_lines() {
     }
     let (writer, reader) = socket_pair();
     // Cut in awkward places: inside "Tracy", inside 张.
-    send_in_pieces(writer, stream, &[10, 10]);
+    send_in_pieces(writer, stream, &[10, 6]);
     let mut reader = BufReader::new(reader);
     loop {
         match framing::read_line(&mut reader, 1024) {
@@ -297,7 +298,7 @@ fn socket_pair() -> (TcpStream, TcpStream) {
 }
 
 /// Writes `bytes` in pieces of the given sizes (then the rest), in a thread, pausing
-/// between pieces so each leaves as a segment of its own; then closes.
+/// between pieces so that each is likely to leave as a segment of its own; then closes.
 fn send_in_pieces(mut writer: TcpStream, bytes: Vec<u8>, sizes: &[usize]) {
     let _ = writer.set_nodelay(true);
     let mut pieces = Vec::new();
