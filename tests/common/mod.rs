@@ -134,19 +134,12 @@ impl Running {
 
     /// Waits for the program to exit, at most [`PATIENCE`], and returns its status.
     pub fn wait_exit(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                panic!(
-                    "still running after {PATIENCE:?}; it printed:\n{}",
-                    self.seen().join("\n")
-                );
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
+        exit_status(&mut self.child).unwrap_or_else(|| {
+            panic!(
+                "still running after {PATIENCE:?}; it printed:\n{}",
+                self.seen().join("\n")
+            )
+        })
     }
 
     /// Every line printed so far, including those not yet read by `expect`.
@@ -183,26 +176,31 @@ pub fn run(name: &str, args: &[&str], stdin: &str) -> Finished {
     thread::spawn(move || input.write_all(stdin.as_bytes()));
     let stdout = read_all(child.stdout.take().unwrap());
     let stderr = read_all(child.stderr.take().unwrap());
-    let deadline = Instant::now() + PATIENCE;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "{name} {args:?} did not finish within {PATIENCE:?}; it printed:\n{}",
-                stdout.join().unwrap()
-            );
-        }
-        thread::sleep(Duration::from_millis(10));
+    let Some(status) = exit_status(&mut child) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "{name} {args:?} did not finish within {PATIENCE:?}; it printed:\n{}",
+            stdout.join().unwrap()
+        );
     };
     Finished {
         status,
         stdout: stdout.join().unwrap(),
         stderr: stderr.join().unwrap(),
     }
+}
+
+/// Waits for `child` to exit, at most [`PATIENCE`]; `None` if it is still running.
+fn exit_status(child: &mut Child) -> Option<ExitStatus> {
+    let deadline = Instant::now() + PATIENCE;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().expect("cannot wait for the child") {
+            return Some(status);
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    None
 }
 
 /// Starts `command` with plain (uncoloured) output and all three streams piped.
