@@ -9,10 +9,14 @@
 //! - [`parcel`]: the nested-layers renderer of lesson 01;
 //! - [`framing`]: newline-delimited and length-prefixed messages, once lesson 05 has
 //!   shown why a byte stream needs them;
-//! - [`sys`]: facts read from the operating system, such as `somaxconn`.
+//! - [`sys`]: facts read from the operating system, such as `somaxconn`;
+//! - [`serve`]: lesson 03's accept loop, for exercises whose point is the session;
+//! - [`check`]: the exercise checker behind `cargo run --example check`.
 
 pub mod args;
+pub mod check;
 pub mod framing;
 pub mod parcel;
 pub mod say;
+pub mod serve;
 pub mod sys;

@@ -1,7 +1,8 @@
 //! The book's checks, so prose and code cannot drift apart (no mdbook needed):
 //!
 //! - every `{{#include FILE:ANCHOR}}` names a file that exists and an anchor it has;
-//! - every lesson has a chapter that includes it, and every chapter is in SUMMARY.md;
+//! - every lesson (and every exercise and its solution) has a chapter that includes it,
+//!   and every chapter is in SUMMARY.md;
 //! - every image a page uses exists, every SVG parses, and no figure is unused;
 //! - every transcript (the output a chapter shows) is what the command prints today.
 //!
@@ -123,23 +124,27 @@ fn every_include_and_anchor_resolves() {
 }
 
 #[test]
-fn every_lesson_has_a_chapter() {
+fn every_lesson_and_exercise_has_a_chapter() {
     let included: BTreeSet<PathBuf> = pages()
         .iter()
         .flat_map(|page| includes(page))
         .filter_map(|(file, _)| file.canonicalize().ok())
         .collect();
-    for lesson in files(&root().join("lessons"), ".rs") {
-        let numbered = lesson
+    for file in files(&root().join("lessons"), ".rs") {
+        let folder = file.parent().unwrap();
+        let numbered = file
             .file_name()
             .unwrap()
             .to_string_lossy()
             .starts_with(|c: char| c.is_ascii_digit());
-        if numbered && lesson.parent().unwrap().ends_with("lessons") {
+        let in_book = (numbered && folder.ends_with("lessons"))
+            || folder.ends_with("exercises")
+            || folder.ends_with("solutions");
+        if in_book {
             assert!(
-                included.contains(&lesson.canonicalize().unwrap()),
+                included.contains(&file.canonicalize().unwrap()),
                 "no chapter includes {}",
-                lesson.display()
+                file.display()
             );
         }
     }
@@ -343,6 +348,7 @@ const TRANSCRIPTS: &[Transcript] = &[
         .varies(&["[server]"]),
     Transcript::new("05_lines.txt", "05_stream", Setup::Alone).section("5."),
     Transcript::new("05_length.txt", "05_stream", Setup::Alone).section("6."),
+    Transcript::new("check_ex03_count.txt", "check", Setup::Alone).args(&["ex03_count"]),
     Transcript::new(
         "06_startup.txt",
         "06_hardened_server",

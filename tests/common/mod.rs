@@ -21,6 +21,11 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 /// The path of a lesson's binary, built (once per test process) with the same profile
 /// as this test, so `cargo test --test NAME` works on a fresh checkout too.
 pub fn lesson(name: &str) -> PathBuf {
+    lessons(&[name]).remove(0)
+}
+
+/// Like [`lesson`], for several at once: one cargo run builds those not built yet.
+pub fn lessons(names: &[&str]) -> Vec<PathBuf> {
     static BUILT: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
     // target/<profile>/deps/<this test> -> target/<profile>
     let profile_dir = std::env::current_exe()
@@ -32,11 +37,19 @@ pub fn lesson(name: &str) -> PathBuf {
     let mut built = BUILT
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if built.insert(name.to_string()) {
+    let missing: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|name| !built.contains(*name))
+        .collect();
+    if !missing.is_empty() {
         let mut cargo = Command::new(env!("CARGO"));
         cargo
-            .args(["build", "--quiet", "--example", name])
+            .args(["build", "--quiet"])
             .current_dir(env!("CARGO_MANIFEST_DIR"));
+        for name in &missing {
+            cargo.args(["--example", name]);
+        }
         match profile_dir.file_name().and_then(|p| p.to_str()) {
             Some("debug") | None => {}
             Some(profile) => {
@@ -44,9 +57,11 @@ pub fn lesson(name: &str) -> PathBuf {
             }
         }
         let status = cargo.status().expect("cannot run cargo");
-        assert!(status.success(), "cargo build --example {name} failed");
+        assert!(status.success(), "cargo build of {missing:?} failed");
+        built.extend(missing.iter().map(|name| name.to_string()));
     }
-    profile_dir.join("examples").join(name)
+    let examples = profile_dir.join("examples");
+    names.iter().map(|name| examples.join(name)).collect()
 }
 
 /// A lesson running in the background; killed when dropped.
