@@ -3,7 +3,7 @@
 //! The server below is lesson 03's, one message per line (as lesson 05 teaches) and
 //! with no pause. It answers `Hello, NAME!` to every line until `exit`.
 //!
-//! **Your task:** answer the command `time` with the server's clock, in seconds since
+//! **Your task:** answer the command `time` with the server's clock, in whole seconds since
 //! the Unix epoch (1970-01-01 00:00:00 UTC): the reply to `time` is a line such as
 //! `time 1795000000`. Every other line is still greeted with `Hello, NAME!`, and the
 //! session goes on after `time`.
