@@ -27,7 +27,7 @@ use tcp_lessons::say::{explain, fail};
 use tcp_lessons::server;
 
 const USAGE: &str = indoc::indoc! {"
-    usage: 03_server [ADDRESS] [--backlog N] [--pause-ms MS]
+    usage: 03_server [ADDRESS] [--backlog N] [--pause-ms MS] [--quiet]
 
     The article's TCP session server: one thread per client, `Welcome!`, then
     `Hello, NAME!` for every message, until the client sends `exit` or closes.
@@ -35,6 +35,7 @@ const USAGE: &str = indoc::indoc! {"
       ADDRESS         where to listen (default 127.0.0.1:1234; 127.0.0.1:0 picks a free port)
       --backlog N     length of the queue of connections waiting for accept (default 5)
       --pause-ms MS   pause after each read, as the article's time.sleep(1) (default 1000)
+      --quiet         do not log every read (a line per message costs time: lesson 08)
       --help          show this text
 
     Then, in a second terminal: cargo run --example 04_client  (or: nc 127.0.0.1 1234)
@@ -44,10 +45,22 @@ const USAGE: &str = indoc::indoc! {"
 const READ_SIZE: usize = 1024;
 
 // ANCHOR: main
+/// How each session behaves, from the command line.
+#[derive(Clone, Copy)]
+struct Options {
+    /// The article's `time.sleep(1)` after each read.
+    pause: Duration,
+    /// Log every read: useful to watch, but a line per message costs a system call.
+    log_reads: bool,
+}
+
 fn main() {
     let mut args = Args::from_env(USAGE);
     let backlog: i32 = args.value("--backlog", 5);
-    let pause = Duration::from_millis(args.value("--pause-ms", 1000));
+    let options = Options {
+        pause: Duration::from_millis(args.value("--pause-ms", 1000)),
+        log_reads: !args.flag("--quiet"),
+    };
     let addr = args.address("127.0.0.1:1234");
     args.finish();
 
@@ -56,7 +69,7 @@ fn main() {
     let local = listener.local_addr().unwrap_or(addr);
     server!("listening on {local} (backlog {backlog})");
     server!("waiting for client connections...");
-    accept_loop(&listener, pause);
+    accept_loop(&listener, options);
 }
 // ANCHOR_END: main
 
@@ -79,7 +92,7 @@ fn listen(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
 
 // ANCHOR: accept_loop
 /// Accepts connections forever, and gives each its own thread.
-fn accept_loop(listener: &TcpListener, pause: Duration) -> ! {
+fn accept_loop(listener: &TcpListener, options: Options) -> ! {
     loop {
         match listener.accept() {
             Ok((stream, peer)) => {
@@ -87,7 +100,7 @@ fn accept_loop(listener: &TcpListener, pause: Duration) -> ! {
                 // client, the others go on.
                 let spawned = thread::Builder::new()
                     .name(format!("session {peer}"))
-                    .spawn(move || session(stream, peer, pause));
+                    .spawn(move || session(stream, peer, options));
                 if let Err(err) = spawned {
                     // Out of threads or memory: drop this client, keep serving.
                     server!("cannot start a thread for {peer}: {err}; connection dropped");
@@ -103,9 +116,9 @@ fn accept_loop(listener: &TcpListener, pause: Duration) -> ! {
 
 // ANCHOR: session
 /// One client's session, from welcome to close.
-fn session(mut stream: TcpStream, peer: SocketAddr, pause: Duration) {
+fn session(mut stream: TcpStream, peer: SocketAddr, options: Options) {
     server!("welcome new client {peer}...");
-    match converse(&mut stream, peer, pause) {
+    match converse(&mut stream, peer, options) {
         Ok(()) => server!("connection from {peer} closed."),
         // A reset or a broken pipe ends this session only.
         Err(err) => server!("connection from {peer} closed after an error: {err}"),
@@ -114,7 +127,7 @@ fn session(mut stream: TcpStream, peer: SocketAddr, pause: Duration) {
 }
 
 /// The dialogue: `Welcome!`, then one `Hello, NAME!` per message, until `exit`.
-fn converse(stream: &mut TcpStream, peer: SocketAddr, pause: Duration) -> io::Result<()> {
+fn converse(stream: &mut TcpStream, peer: SocketAddr, options: Options) -> io::Result<()> {
     // `write_all` keeps writing until every byte is handed to the kernel; a single
     // `write` (the article's `send`) may take only part of them.
     stream.write_all(b"Welcome!")?;
@@ -124,9 +137,11 @@ fn converse(stream: &mut TcpStream, peer: SocketAddr, pause: Duration) -> io::Re
         // the client has closed); it does not know where one message ends and the
         // next begins (lesson 05 shows what that does).
         let n = stream.read(&mut buffer)?;
-        let received = String::from_utf8_lossy(&buffer[..n]);
-        server!("read {n} bytes from {peer}: {received:?}");
-        thread::sleep(pause);
+        if options.log_reads {
+            let received = String::from_utf8_lossy(&buffer[..n]);
+            server!("read {n} bytes from {peer}: {received:?}");
+        }
+        thread::sleep(options.pause);
         // A read of 0 bytes means the client closed its side: the session is over.
         if n == 0 {
             return Ok(());

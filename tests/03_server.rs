@@ -187,3 +187,21 @@ fn a_bad_flag_gives_one_clear_line() {
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
     assert!(out.stderr.contains("--backlog"), "{}", out.stderr);
 }
+
+#[test]
+fn quiet_logs_sessions_but_not_reads() {
+    let (mut server, addr) = Running::server("03_server", &["--pause-ms", "0", "--quiet"]);
+    let mut client = Peer::connect(addr);
+    client.expect("Welcome!");
+    client.send(b"Michael");
+    client.expect("Hello, Michael!");
+    client.send(b"exit");
+    client.expect_closed();
+    server.expect("closed.");
+    let reads: Vec<&String> = server
+        .seen()
+        .iter()
+        .filter(|l| l.contains("read "))
+        .collect();
+    assert!(reads.is_empty(), "--quiet still logged reads: {reads:?}");
+}

@@ -40,11 +40,12 @@ fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
     found
 }
 
-/// The pages of the book: every Markdown file but SUMMARY.md.
+/// The pages of the book: every Markdown file but SUMMARY.md and the measurements,
+/// which pages include.
 fn pages() -> Vec<PathBuf> {
     files(&book_src(), ".md")
         .into_iter()
-        .filter(|p| !p.ends_with("SUMMARY.md"))
+        .filter(|p| !p.ends_with("SUMMARY.md") && !p.parent().unwrap().ends_with("measurements"))
         .collect()
 }
 
