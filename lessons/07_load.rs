@@ -29,9 +29,10 @@
 //!
 //! A client can also be *connected* and still never welcomed: `connect()` returns as
 //! soon as the SYN-ACK arrives, but if the queue is full when the client's ACK arrives,
-//! Linux drops that ACK and the server's side of the handshake is not done. It sends the
-//! SYN-ACK again after a second, and again, until there is room or it gives up. Such a
-//! client waits for its welcome, and counts as an error when it times out.
+//! Linux drops that ACK and the server's side of the handshake is not done. The server
+//! may send its SYN-ACK again and finish when there is room, but not if it answered with
+//! a SYN cookie (then it keeps no state to resend from). Such a client waits for its
+//! welcome, and counts as an error when it times out.
 //!
 //! By default it speaks the article's protocol: messages without any framing, one read
 //! per reply. `--lines` speaks the newline protocol of lesson 06 instead.
