@@ -13,6 +13,7 @@
 use colored::Colorize;
 use std::path::PathBuf;
 use std::process::Command;
+use std::thread;
 use tcp_lessons::args::Args;
 use tcp_lessons::check::{self, Exercise};
 use tcp_lessons::say::fail;
@@ -94,8 +95,22 @@ fn list_all(solution: bool) {
     let names: Vec<&str> = programs.iter().map(String::as_str).collect();
     println!("Building {} exercises...", names.len());
     let binaries = build(&names);
-    for ((exercise, program), binary) in exercises.iter().zip(&programs).zip(&binaries) {
-        let results = check::run_checks(exercise, binary);
+    println!(
+        "Checking them, all at once (a check that fails may wait {:?})...",
+        check::WAIT
+    );
+    // Each exercise runs its own programs on its own ports: they can run side by side.
+    let all_results: Vec<_> = thread::scope(|scope| {
+        let runs: Vec<_> = exercises
+            .iter()
+            .zip(&binaries)
+            .map(|(exercise, binary)| scope.spawn(move || check::run_checks(exercise, binary)))
+            .collect();
+        runs.into_iter()
+            .map(|run| run.join().expect("a check panicked"))
+            .collect()
+    });
+    for ((exercise, program), results) in exercises.iter().zip(&programs).zip(all_results) {
         let passed = results.iter().filter(|(_, r)| r.is_ok()).count();
         let mark = if passed == results.len() {
             "✓".green().bold()
