@@ -55,7 +55,7 @@ const USAGE: &str = indoc::indoc! {"
       --quick                fewer clients and rounds, no Python, no burst (for tests)
       --markdown FILE        also write the tables as Markdown to FILE
       --allow-debug          run even in a debug build (the numbers mean little)
-      --floor-server ADDRESS run only the floor server, listening on ADDRESS
+      --floor-server         run only the floor server, listening on ADDRESS
       --help                 show this text
 
     Build the servers first: cargo build --release --examples

@@ -2,15 +2,17 @@
 //!
 //! Every line a lesson prints starts with a tag saying who speaks: the `[server]`, the
 //! `[client]`, the `[kernel]` (facts read from the operating system) or a `[note]` for the
-//! reader. `colored` prints plain text when `NO_COLOR` is set or when stdout is not a
-//! terminal, so tests and transcripts see the same words without escape codes.
+//! reader. Colour is used only on a terminal (decided for stdout and for stderr apart),
+//! never when `NO_COLOR` is set to a non-empty value or `TERM` is `dumb`, and always
+//! when `CLICOLOR_FORCE` is set (<https://no-color.org>): tests and transcripts see the
+//! same words without escape codes.
 //!
 //! Use the macros: `server!("listening on {addr}")`, `client!(..)`, `kernel!(..)`,
 //! `note!(..)`. A message of several lines keeps its lines under the tag.
 
 use colored::{ColoredString, Colorize};
 use std::fmt::Display;
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::net::SocketAddr;
 
 /// Who is speaking on a line of output.
@@ -42,9 +44,40 @@ impl Role {
     }
 }
 
+/// Whether output to a stream may be coloured: `CLICOLOR_FORCE` (not `0`) says yes,
+/// a non-empty `NO_COLOR` or `TERM=dumb` say no, and otherwise only a terminal gets
+/// colour.
+pub fn colour_allowed(is_terminal: bool) -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    if set("CLICOLOR_FORCE") && std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| v != "0") {
+        return true;
+    }
+    if set("NO_COLOR") || std::env::var_os("TERM").is_some_and(|t| t == "dumb") {
+        return false;
+    }
+    is_terminal
+}
+
+/// Decides once whether stdout gets colour (see [`colour_allowed`]); every printing
+/// function calls it, and so does [`crate::args::Args::from_env`].
+pub fn init_colour() {
+    static DECIDED: std::sync::Once = std::sync::Once::new();
+    DECIDED.call_once(|| {
+        // On Windows 10 and later a console shows escape codes as colours only once
+        // "virtual terminal processing" is on; where it cannot be turned on, no colour.
+        #[cfg(windows)]
+        let console_ok = colored::control::set_virtual_terminal(true).is_ok();
+        #[cfg(not(windows))]
+        let console_ok = true;
+        let stdout = colour_allowed(io::stdout().is_terminal()) && console_ok;
+        colored::control::set_override(stdout);
+    });
+}
+
 /// Prints `text` tagged with `role`; later lines of a multi-line text are indented
 /// under the first.
 pub fn line(role: Role, text: impl Display) {
+    init_colour();
     let text = text.to_string();
     let mut out = String::new();
     for (i, part) in text.lines().enumerate() {
@@ -64,6 +97,7 @@ pub fn line(role: Role, text: impl Display) {
 
 /// Prints a section heading, with a blank line before it.
 pub fn heading(title: impl Display) {
+    init_colour();
     out_text(&format!("\n{}\n", title.to_string().bold().underline()));
 }
 
@@ -118,8 +152,21 @@ pub fn program() -> String {
 
 /// Prints one error line on stderr, `PROGRAM: MESSAGE`, and exits with status 1.
 pub fn fail(message: impl Display) -> ! {
-    eprintln!("{}: {}", program(), message.to_string().red());
+    error_line(message);
     std::process::exit(1)
+}
+
+/// Prints `PROGRAM: MESSAGE` on stderr, in red where stderr itself is a terminal that
+/// takes colour (stdout may be a terminal while stderr goes to a file, or the reverse).
+pub fn error_line(message: impl Display) {
+    let message = message.to_string();
+    let painted = if colour_allowed(io::stderr().is_terminal()) {
+        format!("\x1b[31m{message}\x1b[0m")
+    } else {
+        message
+    };
+    // A closed stderr leaves nowhere to say anything: ignore the error.
+    let _ = writeln!(io::stderr(), "{}: {painted}", program());
 }
 
 /// Says in words what a failed `bind`, `listen` or `connect` on `addr` means, and what
