@@ -14,6 +14,7 @@ use colored::{ColoredString, Colorize};
 use std::fmt::Display;
 use std::io::{self, IsTerminal, Write};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Who is speaking on a line of output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,16 +102,53 @@ pub fn heading(title: impl Display) {
     out_text(&format!("\n{}\n", title.to_string().bold().underline()));
 }
 
-/// Writes to stdout. When stdout is gone (`cargo run ... | head` has read enough),
-/// the program ends quietly, as Unix tools do, instead of panicking in `print!`.
+/// What a program does when its stdout cannot be written (see [`out_text`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnBrokenStdout {
+    /// A one-shot lesson: stop quietly (status 0) when the reader has gone
+    /// (`| head` has read enough), stop with status 1 and a line on stderr on any other
+    /// error (a full disk is an error, not success). The default.
+    Stop,
+    /// A server, or a tool whose exit status reports a run: say so once on stderr, drop
+    /// the lines it cannot write, and go on; [`stdout_failed`] tells it afterwards.
+    KeepGoing,
+}
+
+static KEEP_GOING: AtomicBool = AtomicBool::new(false);
+static FAILED: AtomicBool = AtomicBool::new(false);
+
+/// Chooses what happens when stdout cannot be written; call it first thing in `main`.
+pub fn on_broken_stdout(policy: OnBrokenStdout) {
+    KEEP_GOING.store(policy == OnBrokenStdout::KeepGoing, Ordering::SeqCst);
+}
+
+/// Whether a write to stdout has failed (only ever true under
+/// [`OnBrokenStdout::KeepGoing`]: the other policy has stopped the program).
+pub fn stdout_failed() -> bool {
+    FAILED.load(Ordering::SeqCst)
+}
+
+/// Writes to stdout, whole, and handles a failure as [`on_broken_stdout`] chose.
 pub fn out_text(text: &str) {
     let mut stdout = io::stdout().lock();
-    if stdout
+    let Err(err) = stdout
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush())
-        .is_err()
-    {
+    else {
+        return;
+    };
+    drop(stdout);
+    if KEEP_GOING.load(Ordering::SeqCst) {
+        if !FAILED.swap(true, Ordering::SeqCst) {
+            error_line(format!(
+                "cannot write to stdout ({err}); its lines are dropped from now on, \
+                 the program goes on"
+            ));
+        }
+    } else if err.kind() == io::ErrorKind::BrokenPipe {
         std::process::exit(0);
+    } else {
+        fail(format!("cannot write to stdout: {err}"));
     }
 }
 
