@@ -21,8 +21,8 @@
 //! clients, with lesson 07 as the load generator. A shared machine is noisy: a compiler
 //! starting during one server's run would decide a comparison on its own. So the servers
 //! take turns: in every *round* each server runs once at each number of clients, one
-//! after the other (A B C, A B C, ...), a ratio between two servers is taken within a
-//! round, and the tables show the median of the rounds with their range (min–max). Then
+//! after the other (A B C, then B C A, ...), a ratio between two servers is taken within
+//! a round, and the tables show the median of the rounds with their range (min–max). Then
 //! a burst of 1000 connections hits 03_server with the article's pause at backlog 5 and
 //! at backlog 1024; the benchmark measures the memory one idle connection holds and how
 //! long each server takes to start.
@@ -638,8 +638,10 @@ fn run_benchmark(plan: &Plan) -> Vec<Table> {
 
 // ANCHOR: take_turns
 /// The measurement itself: in every round, at each number of clients, every server
-/// runs once, one after the other (A B C, A B C, ...). Something that slows the machine
-/// for a while then slows a run of each server, not all the runs of one.
+/// runs once, one after the other. Something that slows the machine for a while then
+/// slows a run of each server, not all the runs of one. The order turns by one place
+/// each round (A B C, B C A, C A B, ...), so that no server always runs first, or always
+/// right after the same other one (whose leftover work could slow it).
 fn take_turns(servers: &[Server], plan: &Plan, errors: &mut Table) -> Runs {
     let started: Vec<Started> = servers.iter().map(Server::start).collect();
     let mut runs: Runs = servers
@@ -649,7 +651,9 @@ fn take_turns(servers: &[Server], plan: &Plan, errors: &mut Table) -> Runs {
     for round in 1..=plan.rounds {
         for (l, &(clients, trips)) in plan.loads.iter().enumerate() {
             let mut rates = Vec::new();
-            for (s, server) in servers.iter().enumerate() {
+            for turn in 0..servers.len() {
+                let s = (turn + round - 1) % servers.len();
+                let server = &servers[s];
                 let load = drive(started[s].addr, clients, trips, &server.load_flags());
                 started[s].settle();
                 rates.push(format!("{} {:.0}/s", server.name, load.rate));
