@@ -21,24 +21,51 @@ pub fn somaxconn() -> Option<i32> {
 /// dependency for two functions. Elsewhere it returns an error of kind
 /// [`std::io::ErrorKind::Unsupported`]; Windows has no such per-process limit to raise.
 pub fn raise_fd_limit() -> std::io::Result<(u64, u64)> {
-    rlimit::raise_nofile()
+    #[cfg(unix)]
+    if let Some(resource) = rlimit::NOFILE {
+        return rlimit::raise(resource);
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "raising the open-file limit is not written for this system",
+    ))
 }
 
-#[cfg(any(
-    all(
+#[cfg(unix)]
+mod rlimit {
+    use std::io;
+
+    /// `RLIMIT_NOFILE`, where this module knows it and where `rlim_t` is a 64-bit
+    /// unsigned integer: 7 in Linux's generic numbering (other architectures, such as
+    /// MIPS and SPARC, number it differently), 8 on macOS.
+    pub const NOFILE: Option<i32> = if cfg!(all(
         target_os = "linux",
         any(
             target_arch = "x86_64",
             target_arch = "aarch64",
             target_arch = "riscv64"
         )
-    ),
-    target_os = "macos"
-))]
-mod rlimit {
-    use std::io;
+    )) {
+        Some(7)
+    } else if cfg!(target_os = "macos") {
+        Some(8)
+    } else {
+        None
+    };
 
-    /// `struct rlimit`: on these systems `rlim_t` is a 64-bit unsigned integer.
+    /// The highest soft limit the system accepts under hard limit `hard`. Linux
+    /// accepts any up to the hard one. macOS refuses one above `OPEN_MAX` (10240,
+    /// `<sys/syslimits.h>`), and its hard limit is usually "unlimited": its setrlimit(2)
+    /// manual page says to use `min(OPEN_MAX, rlim_max)`.
+    fn most_allowed(hard: u64) -> u64 {
+        if cfg!(target_os = "macos") {
+            hard.min(10240)
+        } else {
+            hard
+        }
+    }
+
+    /// `struct rlimit` on the systems [`NOFILE`] names.
     #[repr(C)]
     struct Rlimit {
         /// The soft limit, the one the kernel enforces.
@@ -47,21 +74,15 @@ mod rlimit {
         max: u64,
     }
 
-    /// `RLIMIT_NOFILE`: 7 in Linux's generic numbering, 8 on macOS.
-    #[cfg(target_os = "linux")]
-    const RLIMIT_NOFILE: i32 = 7;
-    #[cfg(target_os = "macos")]
-    const RLIMIT_NOFILE: i32 = 8;
-
     unsafe extern "C" {
         fn getrlimit(resource: i32, limit: *mut Rlimit) -> i32;
         fn setrlimit(resource: i32, limit: *const Rlimit) -> i32;
     }
 
-    pub fn raise_nofile() -> io::Result<(u64, u64)> {
+    pub fn raise(resource: i32) -> io::Result<(u64, u64)> {
         let mut limit = Rlimit { cur: 0, max: 0 };
         // SAFETY: `limit` is a valid, writable `struct rlimit` for the call.
-        if unsafe { getrlimit(RLIMIT_NOFILE, &mut limit) } != 0 {
+        if unsafe { getrlimit(resource, &mut limit) } != 0 {
             return Err(io::Error::last_os_error());
         }
         let before = limit.cur;
@@ -71,43 +92,9 @@ mod rlimit {
         }
         limit.cur = most;
         // SAFETY: `limit` is a valid `struct rlimit`, read only by the call.
-        if unsafe { setrlimit(RLIMIT_NOFILE, &limit) } != 0 {
+        if unsafe { setrlimit(resource, &limit) } != 0 {
             return Err(io::Error::last_os_error());
         }
         Ok((before, most))
-    }
-
-    /// Linux accepts any soft limit up to the hard one.
-    #[cfg(target_os = "linux")]
-    fn most_allowed(hard: u64) -> u64 {
-        hard
-    }
-
-    /// macOS refuses a soft limit above `OPEN_MAX` (10240, `<sys/syslimits.h>`), and its
-    /// hard limit is usually "unlimited": its setrlimit(2) manual page says to use
-    /// `min(OPEN_MAX, rlim_max)`.
-    #[cfg(target_os = "macos")]
-    fn most_allowed(hard: u64) -> u64 {
-        hard.min(10240)
-    }
-}
-
-#[cfg(not(any(
-    all(
-        target_os = "linux",
-        any(
-            target_arch = "x86_64",
-            target_arch = "aarch64",
-            target_arch = "riscv64"
-        )
-    ),
-    target_os = "macos"
-)))]
-mod rlimit {
-    pub fn raise_nofile() -> std::io::Result<(u64, u64)> {
-        Err(std::io::Error::new(
-            std::io::ErrorKind::Unsupported,
-            "raising the open-file limit is not written for this system",
-        ))
     }
 }
