@@ -27,7 +27,7 @@
 //! at backlog 1024; the benchmark measures the memory one idle connection holds and how
 //! long each server takes to start.
 //!
-//! Build everything in release mode first, then run it (about two minutes):
+//! Build everything in release mode first, then run it (about a minute and a half):
 //!
 //! ```text
 //! cargo build --release --examples
@@ -121,9 +121,9 @@ fn main() {
     let mut args = Args::from_env(&usage());
     if args.flag("--floor-server") {
         let backlog = args.value("--backlog", BACKLOG);
-        if backlog < 1 {
+        if backlog < 0 {
             args.refuse(format!(
-                "--backlog N: {backlog} leaves no room to queue a connection; give 1 or more"
+                "--backlog N: {backlog} is negative; give 0 or more"
             ));
         }
         let addr = args.address(FLOOR_ADDRESS);
@@ -180,9 +180,9 @@ fn floor_server(addr: SocketAddr, backlog: i32) -> ! {
                     failed = 0;
                 }
                 // As 06 does. In this dialogue Nagle's algorithm has nothing to hold
-                // back (each reply is one write, and the client's next message
-                // acknowledges it), but the floor must lack nothing the servers it
-                // bounds have.
+                // back (each reply is one write, made once the client's message has
+                // come, and that message acknowledged the previous reply), but the
+                // floor must lack nothing the servers it bounds have.
                 let _ = stream.set_nodelay(true);
                 // If no thread can be started, this client is dropped and the next served.
                 let _ = thread::Builder::new().spawn(move || floor_session(stream));
@@ -214,7 +214,8 @@ fn listen(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
     #[cfg(not(windows))]
     socket.set_reuse_address(true)?;
     socket.bind(&addr.into())?;
-    // `TcpListener::bind` would pass a fixed 128 here, whatever the others use.
+    // std's `TcpListener::bind` would ask for 128 here (on Linux), whatever the
+    // servers it bounds use.
     socket.listen(backlog)?;
     Ok(socket.into())
 }
