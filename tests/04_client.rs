@@ -5,6 +5,8 @@ mod common;
 
 use common::{Running, run};
 use std::net::SocketAddr;
+use std::thread;
+use std::time::{Duration, Instant};
 
 fn server() -> (Running, SocketAddr) {
     Running::server("03_server", &["--pause-ms", "0"])
@@ -100,4 +102,68 @@ fn the_articles_dialogue_with_the_python_server() {
     };
     talk_the_articles_dialogue(addr);
     server.expect("closed.");
+}
+
+/// The TCP sockets in TIME_WAIT (state 06 in /proc/net/tcp), each as (local port, peer
+/// port); `None` where /proc/net/tcp does not exist (any system but Linux).
+fn time_wait_ports() -> Option<Vec<(u16, u16)>> {
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    // A line reads: `sl local_address rem_address st ...`, addresses as `0100007F:04D2`.
+    let port = |address: &str| u16::from_str_radix(address.rsplit(':').next()?, 16).ok();
+    let entries = table.lines().skip(1).filter_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        match fields[..] {
+            [_, local, peer, "06", ..] => Some((port(local)?, port(peer)?)),
+            _ => None,
+        }
+    });
+    Some(entries.collect())
+}
+
+#[test]
+fn the_client_closes_first_so_time_wait_is_on_the_clients_port() {
+    if time_wait_ports().is_none() {
+        common::skip("/proc/net/tcp does not exist here (not Linux): TIME_WAIT cannot be read");
+        return;
+    }
+    // With a pause, as the article's server has (1 s there), the client's close comes
+    // first. With no pause at all the two closes race and either side may get TIME_WAIT.
+    let (mut server, addr) = Running::server("03_server", &["--pause-ms", "200"]);
+    let out = run("04_client", &[&addr.to_string()], "");
+    assert!(out.status.success(), "{}", out.stderr);
+    let client_port: u16 = out
+        .stdout
+        .lines()
+        .find_map(|line| line.split(" from 127.0.0.1:").nth(1))
+        .and_then(|port| port.trim().parse().ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "no `connected to ... from 127.0.0.1:PORT` line:\n{}",
+                out.stdout
+            )
+        });
+    server.expect("closed.");
+    // The server closes after its own log line: wait for this connection's TIME_WAIT.
+    let this_connection = |&(local, peer): &(u16, u16)| {
+        (local, peer) == (client_port, addr.port()) || (local, peer) == (addr.port(), client_port)
+    };
+    let deadline = Instant::now() + common::PATIENCE;
+    let found = loop {
+        let found: Vec<_> = time_wait_ports()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(this_connection)
+            .collect();
+        if !found.is_empty() || Instant::now() > deadline {
+            break found;
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(
+        found,
+        [(client_port, addr.port())],
+        "the client closes first (it sends `exit` and closes at once, the server closes \
+         after its pause), so the TIME_WAIT socket should be the client's, local port \
+         {client_port}; /proc/net/tcp shows these (local port, peer port) in TIME_WAIT"
+    );
 }
