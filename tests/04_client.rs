@@ -239,3 +239,25 @@ fn addresses_are_tried_one_after_the_other() {
         [r#""Welcome!""#, r#""Hello, Alice!""#]
     );
 }
+
+#[test]
+fn help_shows_the_defaults_a_run_uses() {
+    let help = run("04_client", &["--help"], "").stdout;
+    let names = common::help_default(&help, "NAME ...");
+    let (_server, addr) = server();
+    let out = run("04_client", &[&addr.to_string()], "");
+    assert!(out.status.success(), "{}", out.stderr);
+    let sent: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|line| line.split("sent     ").nth(1))
+        .map(|name| name.trim_matches('"'))
+        .filter(|name| *name != "exit")
+        .collect();
+    assert_eq!(
+        sent.join(" "),
+        names,
+        "--help says the default names are {names:?}"
+    );
+    assert_eq!(common::help_default(&help, "--timeout-ms"), "10000");
+}

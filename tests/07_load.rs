@@ -574,3 +574,24 @@ fn clients_without_a_free_local_port_are_counted_and_named() {
     );
     assert!(out.stderr.contains("TIME_WAIT"), "{}", out.stderr);
 }
+
+#[test]
+fn help_shows_the_defaults_a_run_uses() {
+    let help = run("07_load", &["--help"], "").stdout;
+    let clients = common::help_default(&help, "--clients");
+    let rounds = common::help_default(&help, "--rounds");
+    let connect_ms = common::help_default(&help, "--connect-timeout-ms");
+    let out = load(common::nothing_listening(), &[]);
+    let table = &out.stdout;
+    assert!(
+        table.contains(&format!(
+            "[client] {clients} clients, {rounds} round trips each"
+        )),
+        "--help says {clients} clients and {rounds} rounds by default, the run did:\n{table}"
+    );
+    assert!(
+        table.contains(&format!("no handshake within {connect_ms} ms")),
+        "--help says a connect timeout of {connect_ms} ms by default, the run used:\n{table}"
+    );
+    assert_eq!(common::help_default(&help, "ADDRESS"), "127.0.0.1:1234");
+}

@@ -386,3 +386,30 @@ impl Running {
         self.child.id()
     }
 }
+
+/// The default that a lesson's `--help` text gives for `flag` (or for an argument such
+/// as `NAME ...`): the words after `(default` or `(default:` in the flag's entry, up
+/// to `)` or `,`.
+pub fn help_default(help: &str, flag: &str) -> String {
+    let mut lines = help
+        .lines()
+        .skip_while(|line| !line.trim_start().starts_with(flag));
+    let first = lines
+        .next()
+        .unwrap_or_else(|| panic!("--help has no entry for {flag}:\n{help}"));
+    // The entry goes on over the lines indented further than its flag.
+    let more = lines.take_while(|line| line.starts_with("       ") && !line.trim().is_empty());
+    let entry: Vec<&str> = std::iter::once(first).chain(more).map(str::trim).collect();
+    let entry = entry.join(" ");
+    let after = entry
+        .split("(default")
+        .nth(1)
+        .unwrap_or_else(|| panic!("--help gives no default for {flag}: {entry}"));
+    after
+        .trim_start_matches(':')
+        .split([')', ','])
+        .next()
+        .unwrap()
+        .trim()
+        .to_string()
+}
