@@ -349,23 +349,28 @@ fn load_into_a_closed_pipe(answer: fn(&str) -> String) -> Finished {
     common::finish(child)
 }
 
+/// Asserts that 07_load exited with status 1 and that its stderr says each of `words`.
+fn assert_failed_saying(out: &Finished, words: &[&str]) {
+    assert_eq!(out.status.code(), Some(1), "{}{}", out.stdout, out.stderr);
+    for word in words {
+        assert!(
+            out.stderr.contains(word),
+            "stderr should say {word:?}:\n{}",
+            out.stderr
+        );
+    }
+}
+
 #[test]
 fn a_finished_run_whose_table_is_lost_in_a_closed_pipe_exits_non_zero() {
     let out = load_into_a_closed_pipe(|name| format!("Hello, {name}!\n"));
-    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
-    assert!(out.stderr.contains("Broken pipe"), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("table could not be written"),
-        "{}",
-        out.stderr
-    );
+    assert_failed_saying(&out, &["Broken pipe", "table could not be written"]);
 }
 
 #[test]
 fn a_failed_run_exits_1_even_when_its_pipe_is_closed() {
     let out = load_into_a_closed_pipe(|name| format!("Hi, {name}.\n"));
-    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
-    assert!(out.stderr.contains("1 failed otherwise"), "{}", out.stderr);
+    assert_failed_saying(&out, &["1 failed otherwise"]);
 }
 
 #[test]
@@ -380,21 +385,10 @@ fn a_full_stdout_never_turns_a_run_into_success_or_hides_a_success() {
         run_command(command, b"")
     };
     let failed = into_dev_full(common::nothing_listening());
-    assert_eq!(failed.status.code(), Some(1), "{}", failed.stderr);
-    assert!(failed.stderr.contains("3 refused"), "{}", failed.stderr);
-    assert!(
-        failed.stderr.contains("No space left on device"),
-        "{}",
-        failed.stderr
-    );
+    assert_failed_saying(&failed, &["3 refused", "No space left on device"]);
     let (_server, addr) = server();
     let finished = into_dev_full(addr);
-    assert_eq!(finished.status.code(), Some(1), "{}", finished.stderr);
-    assert!(
-        finished.stderr.contains("table could not be written"),
-        "{}",
-        finished.stderr
-    );
+    assert_failed_saying(&finished, &["table could not be written"]);
 }
 
 #[test]
@@ -562,17 +556,11 @@ fn clients_without_a_free_local_port_are_counted_and_named() {
         ]);
     let out = run_command(client, b"");
     let table = &out.stdout;
-    assert_eq!(out.status.code(), Some(1), "{table}{}", out.stderr);
+    assert_failed_saying(&out, &["found no free local port", "TIME_WAIT"]);
     let no_port = count(table, "no local port");
     assert!(no_port >= 1, "nobody ran out of local ports:\n{table}");
     assert_eq!(count(table, "connections ok") + no_port, 4, "{table}");
     assert_eq!(count(table, "other errors"), 0, "{table}");
-    assert!(
-        out.stderr.contains("found no free local port"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("TIME_WAIT"), "{}", out.stderr);
 }
 
 #[test]
