@@ -269,8 +269,8 @@ fn open_files_limit(needed: u64) -> Option<u64> {
         return Some(soft);
     }
     // The hard limit first. macOS refuses a soft limit above kern.maxfilesperproc
-    // (10240 by default) even when the hard limit says "unlimited": then that, as Go's
-    // runtime does it (src/os/rlimit_darwin.go).
+    // (10240 by default) even when the hard limit says "unlimited": then try that, as
+    // Go's os package does (src/os/rlimit_darwin.go).
     for target in [limit.rlim_max, limit.rlim_max.min(10240)] {
         if target <= limit.rlim_cur {
             break; // nothing to raise: the run will be refused
