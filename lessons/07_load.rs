@@ -35,41 +35,78 @@
 //! welcome, and counts as an error when it times out.
 //!
 //! By default it speaks the article's protocol: messages without any framing, one read
-//! per reply. `--lines` speaks the newline protocol of lesson 06 instead.
+//! per reply. `--lines` speaks the newline protocol of lesson 06 instead, and with
+//! `--pipeline N` each round sends N lines in one write before it reads the N replies.
+//!
+//! A load generator meets the limits of its own machine too: one file descriptor per
+//! socket (it raises its soft limit when a run needs more, and refuses a run that cannot
+//! fit), and one local port per connection to the same server (a closed connection keeps
+//! its port in TIME_WAIT for a minute; the table counts clients that found none free).
 
 use colored::Colorize;
 use std::fmt::Display;
 use std::io::{self, BufReader, IsTerminal, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Barrier;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::thread::{self, ScopedJoinHandle};
 use std::time::{Duration, Instant};
 use tcp_lessons::args::Args;
-use tcp_lessons::client;
 use tcp_lessons::framing::{self, FrameError};
-use tcp_lessons::say::{fail, heading, program};
+use tcp_lessons::say::{self, OnBrokenStdout, fail, heading};
+use tcp_lessons::{client, kernel, sys};
 
-const USAGE: &str = indoc::indoc! {"
-    usage: 07_load [ADDRESS] [--clients N] [--rounds M] [--burst]
-                   [--connect-timeout-ms MS] [--timeout-ms MS] [--lines]
+/// The server, as the article's client has it.
+const ADDRESS: &str = "127.0.0.1:1234";
+const CLIENTS: usize = 10;
+const ROUNDS: u64 = 3;
+/// Lines sent in one write per round, with --lines.
+const PIPELINE: usize = 1;
+const CONNECT_TIMEOUT_MS: u64 = 3000;
+const TIMEOUT_MS: u64 = 10_000;
 
-    A load generator: N clients, each in its own thread, each doing M round trips
-    (send a name, read `Hello, NAME!`), then `exit`. Prints a table of what happened.
+/// The most clients one run starts. Each is a thread with a 2 MiB stack reserved and a
+/// socket; past a few thousand, a load generator needs an event loop, not a thread per
+/// client (the book's Load chapter).
+const MAX_CLIENTS: usize = 10_000;
+/// The most lines in one write. A client that writes everything before it reads can
+/// deadlock with a server that answers as it reads, once the replies fill both socket
+/// buffers; a hundred short lines stay far below that.
+const MAX_PIPELINE: usize = 100;
+/// File descriptors the process needs besides one socket per client: stdin, stdout,
+/// stderr, and room to spare.
+const SPARE_FDS: u64 = 16;
 
-      ADDRESS                  the server (default 127.0.0.1:1234)
-      --clients N              how many clients (default 10)
-      --rounds M               round trips per client (default 3)
-      --burst                  start all clients at the same instant, instead of one
-                               after the other
-      --connect-timeout-ms MS  how long a client waits for its handshake (default 3000)
-      --timeout-ms MS          how long a client waits for each reply (default 10000)
-      --lines                  speak lines (`NAME\\n`, lesson 06) instead of the
-                               article's un-framed messages (lessons 03 and 04)
-      --help                   show this text
+fn usage() -> String {
+    indoc::formatdoc! {"
+        usage: 07_load [ADDRESS] [OPTIONS]
 
-    Start a server first: cargo run --example 03_server -- --backlog 128
-"};
+        A load generator: N clients, each in its own thread, each doing M round trips
+        (send a name, read `Hello, NAME!`), then `exit`. Prints a table of what happened.
+
+        arguments:
+          ADDRESS                  the server (default {ADDRESS})
+
+        options:
+          --clients N              how many clients, at most {MAX_CLIENTS} (default {CLIENTS})
+          --rounds M               round trips per client (default {ROUNDS})
+          --burst                  start all clients at the same instant, instead of one
+                                   after the other
+          --connect-timeout-ms MS  how long a client waits for its handshake (default {CONNECT_TIMEOUT_MS})
+          --timeout-ms MS          how long a client waits for each reply (default {TIMEOUT_MS})
+          --lines                  speak lines (`NAME\\n`, lesson 06) instead of the
+                                   article's un-framed messages (lessons 03 and 04)
+          --pipeline N             with --lines: each round sends N lines in one write, then
+                                   reads the N replies (default {PIPELINE}, at most {MAX_PIPELINE})
+          -h, --help               show this text
+
+        examples:
+          cargo run --release --example 03_server -- --backlog 128
+          cargo run --release --example 07_load -- --clients 100 --rounds 1
+          cargo run --release --example 07_load -- --clients 200 --rounds 1 --burst
+          cargo run --release --example 07_load -- --lines --pipeline 2 --rounds 20
+    "}
+}
 
 /// The most bytes one read takes, as the article's `recv(1024)`.
 const READ_SIZE: usize = 1024;
@@ -79,11 +116,20 @@ const BUSY: &str = "busy, try again later";
 
 // ANCHOR: main
 fn main() {
+    // The exit status reports the run, so a closed or full stdout must not end the
+    // program early, nor hide a failure: the table's lines are dropped, and the end of
+    // `main` says what happened.
+    say::on_broken_stdout(OnBrokenStdout::KeepGoing);
     let options = Options::from_args();
     client!(
-        "{}, {} each, to {} ({})",
-        plural(options.clients, "client"),
+        "{}, {} each{}, to {} ({})",
+        plural(options.clients as u64, "client"),
         plural(options.rounds, "round trip"),
+        if options.pipeline > 1 {
+            format!(" ({} lines per write)", options.pipeline)
+        } else {
+            String::new()
+        },
         options.addr,
         if options.burst {
             "all at once"
@@ -96,6 +142,9 @@ fn main() {
     if let Some(reason) = report.failure(&options) {
         fail(reason);
     }
+    if say::stdout_failed() {
+        fail("every client finished, but the table could not be written to stdout");
+    }
 }
 // ANCHOR_END: main
 
@@ -104,7 +153,8 @@ fn main() {
 struct Options {
     addr: SocketAddr,
     clients: usize,
-    rounds: usize,
+    rounds: u64,
+    pipeline: usize,
     burst: bool,
     lines: bool,
     connect_timeout: Duration,
@@ -113,56 +163,139 @@ struct Options {
 
 impl Options {
     fn from_args() -> Options {
-        let mut args = Args::from_env(USAGE);
+        let mut args = Args::from_env(&usage());
         let burst = args.flag("--burst");
         let lines = args.flag("--lines");
-        let clients = at_least_one("--clients", args.value("--clients", 10));
-        let rounds = args.value("--rounds", 3);
-        let connect_timeout = at_least_one(
-            "--connect-timeout-ms",
-            args.value("--connect-timeout-ms", 3000),
-        );
-        let timeout = at_least_one("--timeout-ms", args.value("--timeout-ms", 10_000));
-        let addr = args.address("127.0.0.1:1234");
+        let clients = args.value("--clients", CLIENTS);
+        let rounds = args.value("--rounds", ROUNDS);
+        let pipeline = args.value("--pipeline", PIPELINE);
+        let connect_timeout = millis(&mut args, "--connect-timeout-ms", CONNECT_TIMEOUT_MS);
+        let timeout = millis(&mut args, "--timeout-ms", TIMEOUT_MS);
+        let addr = args.address(ADDRESS);
+        check_run(&args, clients, rounds, pipeline, lines);
         args.finish();
         Options {
             addr,
             clients,
             rounds,
+            pipeline,
             burst,
             lines,
-            connect_timeout: Duration::from_millis(connect_timeout),
-            timeout: Duration::from_millis(timeout),
+            connect_timeout,
+            timeout,
         }
     }
-}
 
-/// Refuses 0 where it makes no sense (no clients; a timeout of zero, which the socket
-/// calls reject), the way `Args` refuses a bad value: one line, exit status 2.
-fn at_least_one<T: PartialEq + From<u8>>(name: &str, value: T) -> T {
-    if value == T::from(0) {
-        eprintln!(
-            "{}: {name} must be at least 1 (--help shows the usage)",
-            program()
-        );
-        std::process::exit(2);
+    /// Round trips the whole run asks for (`check_run` made sure it fits).
+    fn total_round_trips(&self) -> u64 {
+        self.clients as u64 * self.rounds
     }
-    value
 }
 
-/// Counters the clients bump and the main thread reads to show progress.
-#[derive(Default)]
-struct Progress {
+/// A timeout flag in milliseconds. Zero is refused: the socket calls reject a zero
+/// timeout (to the kernel it would mean "wait forever").
+fn millis(args: &mut Args, name: &str, default: u64) -> Duration {
+    let ms = args.value(name, default);
+    if ms == 0 {
+        args.refuse(format!("{name} 0: a timeout must be at least 1 ms"));
+    }
+    Duration::from_millis(ms)
+}
+
+// ANCHOR: limits
+/// Refuses, before a single thread starts, a run that cannot be done: too many clients
+/// for a thread each or for this process's file descriptors, or more round trips than
+/// a counter holds. One line, exit status 2, as for any bad command line.
+fn check_run(args: &Args, clients: usize, rounds: u64, pipeline: usize, lines: bool) {
+    if clients == 0 {
+        args.refuse("--clients 0: a run needs at least one client");
+    }
+    if clients > MAX_CLIENTS {
+        args.refuse(format!(
+            "--clients {clients}: at most {MAX_CLIENTS}, one thread each \
+             (more clients need an event loop, not a thread per client)"
+        ));
+    }
+    if pipeline == 0 || pipeline > MAX_PIPELINE {
+        args.refuse(format!(
+            "--pipeline {pipeline}: from 1 to {MAX_PIPELINE} lines per write"
+        ));
+    }
+    if pipeline > 1 && !lines {
+        args.refuse(
+            "--pipeline needs --lines: un-framed messages written together arrive as one \
+             (lesson 05)",
+        );
+    }
+    // Checked arithmetic: clients × rounds × lines must fit the counters, instead of
+    // wrapping around to a small number.
+    let messages = (clients as u64)
+        .checked_mul(rounds)
+        .and_then(|trips| trips.checked_mul(pipeline as u64));
+    if messages.is_none() {
+        args.refuse(format!(
+            "--clients {clients} × --rounds {rounds} is more round trips than 07_load can count"
+        ));
+    }
+    // Every client holds one socket, and every socket is a file descriptor.
+    let needed = clients as u64 + SPARE_FDS;
+    match open_files_limit(needed) {
+        Some(limit) if limit < needed => args.refuse(format!(
+            "--clients {clients}: this process may open only {limit} files \
+             (ulimit -n), room for {} clients; use fewer, or raise the hard limit",
+            limit.saturating_sub(SPARE_FDS)
+        )),
+        _ => {}
+    }
+}
+
+/// This process's limit on open files (`ulimit -n`), after raising the soft limit to
+/// the hard one if `needed` is more than the soft limit allows, as many servers do at
+/// startup: the soft limit is only a default (256 on macOS, 1024 on many Linux
+/// systems), which a process may raise up to the hard limit without privileges.
+/// `None` where there is no such limit (Windows).
+fn open_files_limit(needed: u64) -> Option<u64> {
+    let (soft, _) = sys::fd_limit()?;
+    if soft >= needed {
+        return Some(soft);
+    }
+    match sys::raise_fd_limit() {
+        Ok((before, after)) if after > before => {
+            kernel!("open files (ulimit -n): soft limit raised from {before} to {after}");
+            Some(after)
+        }
+        _ => Some(soft),
+    }
+}
+// ANCHOR_END: limits
+
+/// What the clients share while they run: the counters of the progress line, and the
+/// histograms every connect and every round trip is counted in.
+struct Tally {
     connected: AtomicUsize,
-    round_trips: AtomicUsize,
+    round_trips: AtomicU64,
     stopped: AtomicUsize,
+    connects: Histogram,
+    latencies: Histogram,
+}
+
+impl Tally {
+    fn new() -> Tally {
+        Tally {
+            connected: AtomicUsize::new(0),
+            round_trips: AtomicU64::new(0),
+            stopped: AtomicUsize::new(0),
+            connects: Histogram::new(),
+            latencies: Histogram::new(),
+        }
+    }
 }
 
 // ANCHOR: run_clients
 /// Starts one thread per client, shows progress while they run, and sums up what each
 /// client saw.
 fn run_clients(options: &Options) -> Report {
-    let progress = Progress::default();
+    let tally = Tally::new();
     // ANCHOR: burst
     // With --burst, every client thread waits at this barrier, and so does this thread
     // once it has started them all. When the last of them arrives, all go at once.
@@ -172,10 +305,10 @@ fn run_clients(options: &Options) -> Report {
     let logs = thread::scope(|scope| {
         let mut clients = Vec::with_capacity(options.clients);
         for id in 0..options.clients {
-            let (progress, start_line) = (&progress, start_line.as_ref());
+            let (tally, start_line) = (&tally, start_line.as_ref());
             let spawned = thread::Builder::new()
                 .name(format!("client {id}"))
-                .spawn_scoped(scope, move || client(id, options, start_line, progress));
+                .spawn_scoped(scope, move || client(id, options, start_line, tally));
             // Out of threads or memory: the run cannot be what was asked for.
             clients.push(spawned.unwrap_or_else(|err| {
                 fail(format!(
@@ -188,31 +321,30 @@ fn run_clients(options: &Options) -> Report {
             start = Instant::now();
         }
         if io::stderr().is_terminal() {
-            show_progress(&clients, &progress, options);
+            show_progress(&clients, &tally, options);
         }
         clients
             .into_iter()
             .map(|client| client.join().unwrap_or_else(|_| ClientLog::panicked()))
             .collect::<Vec<ClientLog>>()
     });
-    summarise(logs, start)
+    summarise(logs, tally, start)
 }
 // ANCHOR_END: run_clients
 
 /// Rewrites one line on stderr a few times a second until every client is done.
-fn show_progress(clients: &[ScopedJoinHandle<ClientLog>], progress: &Progress, options: &Options) {
-    let total_trips = options.clients * options.rounds;
+fn show_progress(clients: &[ScopedJoinHandle<ClientLog>], tally: &Tally, options: &Options) {
     let mut width = 0;
     while !clients.iter().all(|client| client.is_finished()) {
         // Relaxed loads are enough: these numbers are only shown; the table is built
-        // from what each thread returns.
+        // after every thread has been joined.
         let line = format!(
             "connected {}/{}, round trips {}/{}, stopped early {}",
-            progress.connected.load(Ordering::Relaxed),
+            tally.connected.load(Ordering::Relaxed),
             options.clients,
-            progress.round_trips.load(Ordering::Relaxed),
-            total_trips,
-            progress.stopped.load(Ordering::Relaxed),
+            tally.round_trips.load(Ordering::Relaxed),
+            options.total_round_trips(),
+            tally.stopped.load(Ordering::Relaxed),
         );
         width = width.max(line.len());
         eprint!("\r{line}");
@@ -230,19 +362,18 @@ enum Outcome {
     Refused,
     /// No handshake within the connect timeout.
     TimedOut,
+    /// EADDRNOTAVAIL: our own kernel had no free local port for the connection.
+    NoLocalPort,
     /// The server said it was full instead of welcoming us.
     Busy,
     /// Anything else, in words.
     Failed(String),
 }
 
-/// What one client saw.
+/// What one client saw (its times went into the shared histograms).
 struct ClientLog {
     outcome: Outcome,
-    /// How long `connect` took, if it succeeded.
-    connect_time: Option<Duration>,
-    /// How long each completed round trip took.
-    latencies: Vec<Duration>,
+    connected: bool,
     ended: Instant,
 }
 
@@ -250,8 +381,7 @@ impl ClientLog {
     fn panicked() -> ClientLog {
         ClientLog {
             outcome: Outcome::Failed("the client thread panicked".into()),
-            connect_time: None,
-            latencies: Vec::new(),
+            connected: false,
             ended: Instant::now(),
         }
     }
@@ -259,27 +389,22 @@ impl ClientLog {
 
 // ANCHOR: client
 /// One client's life: connect, read the welcome, do the round trips, send `exit`, close.
-fn client(
-    id: usize,
-    options: &Options,
-    start_line: Option<&Barrier>,
-    progress: &Progress,
-) -> ClientLog {
+fn client(id: usize, options: &Options, start_line: Option<&Barrier>, tally: &Tally) -> ClientLog {
     if let Some(start_line) = start_line {
         start_line.wait();
     }
-    let mut connect_time = None;
-    let mut latencies = Vec::with_capacity(options.rounds);
+    let mut connected = false;
     let connecting = Instant::now();
     // connect() sends the SYN and returns once the SYN-ACK is back and our ACK is on its
     // way. The server's kernel answers alone, even while the server program is busy,
     // as long as the accept queue of the listening socket has room.
     let outcome = match TcpStream::connect_timeout(&options.addr, options.connect_timeout) {
         Ok(stream) => {
-            connect_time = Some(connecting.elapsed());
-            progress.connected.fetch_add(1, Ordering::Relaxed);
+            tally.connects.record(connecting.elapsed());
+            tally.connected.fetch_add(1, Ordering::Relaxed);
+            connected = true;
             // `stream` is dropped at the end of this arm: that closes the connection.
-            match converse(id, &stream, options, &mut latencies, progress) {
+            match converse(id, &stream, options, tally) {
                 Ok(()) => Outcome::Finished,
                 Err(outcome) => outcome,
             }
@@ -287,24 +412,26 @@ fn client(
         Err(err) => connect_failure(id, err),
     };
     if !matches!(outcome, Outcome::Finished) {
-        progress.stopped.fetch_add(1, Ordering::Relaxed);
+        tally.stopped.fetch_add(1, Ordering::Relaxed);
     }
     ClientLog {
         outcome,
-        connect_time,
-        latencies,
+        connected,
         ended: Instant::now(),
     }
 }
 
-/// Sorts a failed connect into refused, timed out, or something else.
+/// Sorts a failed connect into refused, timed out, no local port, or something else.
 fn connect_failure(id: usize, err: io::Error) -> Outcome {
     match err.kind() {
         // Nothing listens there: the server's kernel answered our SYN with a RST.
         io::ErrorKind::ConnectionRefused => Outcome::Refused,
         // No SYN-ACK came: a full accept queue drops SYNs on Linux, as if they were lost.
         io::ErrorKind::TimedOut => Outcome::TimedOut,
-        // Too many open files, no free local port, ...
+        // EADDRNOTAVAIL: every local port that could reach this server:port is taken,
+        // by live connections or by closed ones waiting out TIME_WAIT.
+        io::ErrorKind::AddrNotAvailable => Outcome::NoLocalPort,
+        // Too many open files, ...
         _ => Outcome::Failed(format!("client {id}: connect failed: {err}")),
     }
 }
@@ -314,8 +441,7 @@ fn converse(
     id: usize,
     stream: &TcpStream,
     options: &Options,
-    latencies: &mut Vec<Duration>,
-    progress: &Progress,
+    tally: &Tally,
 ) -> Result<(), Outcome> {
     let failed = |doing: &str, err: io::Error| {
         Outcome::Failed(format!("client {id}: {doing}: {}", describe(&err, options)))
@@ -336,7 +462,9 @@ fn converse(
         let why = describe(&err, options);
         Outcome::Failed(format!("client {id}: waiting for the welcome: {why}{hint}"))
     })?;
-    if welcome == BUSY {
+    // trim_end: lesson 06 ends its `busy` with `\n`, which a client that does not
+    // speak lines keeps in what it read.
+    if welcome.trim_end() == BUSY {
         return Err(Outcome::Busy);
     }
     if welcome != "Welcome!" {
@@ -346,35 +474,53 @@ fn converse(
         )));
     }
     for round in 0..options.rounds {
-        let name = format!("client{id}-round{round}");
-        let latency = round_trip(&mut wire, &name, options)
+        let names = names(id, round, options.pipeline);
+        let latency = round_trip(&mut wire, &names, options)
             .map_err(|why| Outcome::Failed(format!("client {id}: {why}")))?;
-        latencies.push(latency);
-        progress.round_trips.fetch_add(1, Ordering::Relaxed);
+        tally.latencies.record(latency);
+        tally.round_trips.fetch_add(1, Ordering::Relaxed);
     }
-    wire.send("exit").map_err(|err| failed("sending exit", err))
+    wire.send(&["exit".to_string()])
+        .map_err(|err| failed("sending exit", err))
+}
+
+/// The names one round sends: `client3-round7`, or with --pipeline 2
+/// `client3-round7-0` and `client3-round7-1`.
+fn names(id: usize, round: u64, pipeline: usize) -> Vec<String> {
+    if pipeline == 1 {
+        return vec![format!("client{id}-round{round}")];
+    }
+    (0..pipeline)
+        .map(|line| format!("client{id}-round{round}-{line}"))
+        .collect()
 }
 // ANCHOR_END: client
 
 // ANCHOR: round_trip
-/// Sends `name`, reads one reply, and checks it is `Hello, NAME!`. Returns the time from
-/// just before the send to just after the reply: what one round trip costs this client,
-/// the server's pause included.
-fn round_trip(wire: &mut Wire, name: &str, options: &Options) -> Result<Duration, String> {
+/// Sends `names` in one write, reads one reply per name, and checks each is
+/// `Hello, NAME!`. Returns the time from just before the write to just after the last
+/// reply: what one round trip costs this client, the server's pause included.
+fn round_trip(wire: &mut Wire, names: &[String], options: &Options) -> Result<Duration, String> {
     let sent = Instant::now();
-    wire.send(name)
-        .map_err(|err| format!("sending {name:?}: {}", describe(&err, options)))?;
-    let reply = wire.receive().map_err(|err| {
-        let why = describe(&err, options);
-        format!("waiting for the reply to {name:?}: {why}")
-    })?;
+    wire.send(names)
+        .map_err(|err| format!("sending {:?}: {}", names[0], describe(&err, options)))?;
+    let mut replies = Vec::with_capacity(names.len());
+    for name in names {
+        let reply = wire.receive().map_err(|err| {
+            let why = describe(&err, options);
+            format!("waiting for the reply to {name:?}: {why}")
+        })?;
+        replies.push(reply);
+    }
     let latency = sent.elapsed();
-    let expected = format!("Hello, {name}!");
-    if reply != expected {
-        return Err(format!(
-            "sent {name:?}: {}",
-            unexpected(&expected, &reply, options)
-        ));
+    for (name, reply) in names.iter().zip(&replies) {
+        let expected = format!("Hello, {name}!");
+        if *reply != expected {
+            return Err(format!(
+                "sent {name:?}: {}",
+                unexpected(&expected, reply, options)
+            ));
+        }
     }
     Ok(latency)
 }
@@ -397,14 +543,19 @@ impl<'a> Wire<'a> {
         }
     }
 
-    fn send(&mut self, message: &str) -> io::Result<()> {
-        let mut stream = self.stream;
-        if self.lines.is_some() {
-            framing::write_line(&mut stream, message.as_bytes())
-        } else {
-            // The article's client: the bytes alone, no line ending.
-            stream.write_all(message.as_bytes())
+    /// Sends `messages` in one write: each ends with `\n` when speaking lines, so with
+    /// --pipeline they leave together and the server finds them all in one read.
+    /// Without --lines there is one message, its bytes alone, as the article sends it.
+    fn send(&mut self, messages: &[String]) -> io::Result<()> {
+        let mut bytes = Vec::new();
+        for message in messages {
+            bytes.extend_from_slice(message.as_bytes());
+            if self.lines.is_some() {
+                bytes.push(b'\n');
+            }
         }
+        let mut stream = self.stream;
+        stream.write_all(&bytes)
     }
 
     /// The next message, as text; an error if the server closed the connection.
@@ -472,53 +623,165 @@ fn unexpected(expected: &str, got: &str, options: &Options) -> String {
     format!("expected {expected:?}, got {got:?}{hint}")
 }
 
+// ANCHOR: histogram
+/// Durations counted in buckets, so that the memory stays the same (about 440 KiB)
+/// for ten round trips or ten billion: a run cannot keep every sample, since
+/// `--rounds 1000000000000` would need 16 TB for them. All client threads count into
+/// the same buckets at once.
+///
+/// The buckets are log-linear, as in HdrHistogram: below 2048 ns each nanosecond has
+/// its own, and above it each doubling of time (2–4 µs, ..., 1–2 s, ...) is split into
+/// 1024 equal buckets. A bucket is never wider than 1/1024 of the durations in it.
+struct Histogram {
+    buckets: Vec<AtomicU64>,
+    count: AtomicU64,
+    min: AtomicU64,
+    max: AtomicU64,
+}
+
+/// A bucket keeps the top 11 significant bits of a duration in nanoseconds.
+const PRECISION_BITS: u32 = 11;
+/// Enough buckets for any `u64` of nanoseconds (585 years).
+const BUCKETS: usize =
+    ((64 - PRECISION_BITS as usize) << (PRECISION_BITS - 1)) + (1 << PRECISION_BITS);
+
+impl Histogram {
+    fn new() -> Histogram {
+        Histogram {
+            buckets: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect(),
+            count: AtomicU64::new(0),
+            min: AtomicU64::new(u64::MAX),
+            max: AtomicU64::new(0),
+        }
+    }
+
+    fn record(&self, duration: Duration) {
+        let ns = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
+        // Relaxed: each counter only adds up, and the table reads them after every
+        // client thread has been joined.
+        self.buckets[bucket(ns)].fetch_add(1, Ordering::Relaxed);
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.min.fetch_min(ns, Ordering::Relaxed);
+        self.max.fetch_max(ns, Ordering::Relaxed);
+    }
+
+    fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    fn min(&self) -> Option<Duration> {
+        (self.count() > 0).then(|| Duration::from_nanos(self.min.load(Ordering::Relaxed)))
+    }
+
+    fn max(&self) -> Option<Duration> {
+        (self.count() > 0).then(|| Duration::from_nanos(self.max.load(Ordering::Relaxed)))
+    }
+}
+
+/// The bucket of a duration of `ns` nanoseconds.
+fn bucket(ns: u64) -> usize {
+    let bits = u64::BITS - ns.leading_zeros(); // ns < 2^bits
+    if bits <= PRECISION_BITS {
+        return ns as usize;
+    }
+    // Drop the bits below the top PRECISION_BITS: durations that differ only there
+    // share a bucket. Each doubling gets the next 1024 buckets.
+    let dropped = bits - PRECISION_BITS;
+    ((dropped as usize) << (PRECISION_BITS - 1)) + (ns >> dropped) as usize
+}
+
+/// The middle of bucket `index`, in nanoseconds: within half a bucket (1/2048, or
+/// 0.05 %) of every duration counted in it.
+fn middle(index: usize) -> u64 {
+    if index < 1 << PRECISION_BITS {
+        return index as u64;
+    }
+    let dropped = (index >> (PRECISION_BITS - 1)) - 1;
+    let top = (index - (dropped << (PRECISION_BITS - 1))) as u64;
+    (top << dropped) + (1 << dropped) / 2
+}
+// ANCHOR_END: histogram
+
+// ANCHOR: percentiles
+/// The `p`th percentile by the nearest-rank method: the smallest sample that at least
+/// `p`% of all samples are at or below. The histogram knows which bucket that sample
+/// is in, and shows the bucket's middle: within 0.05 % of the sample. The lowest and
+/// the highest rank are the exact minimum and maximum, so with fewer than 100 samples,
+/// p99 is the maximum.
+fn percentile(histogram: &Histogram, p: u64) -> Option<Duration> {
+    let count = histogram.count();
+    let rank = (u128::from(p) * u128::from(count)).div_ceil(100).max(1);
+    if count == 0 || rank >= u128::from(count) {
+        return histogram.max();
+    }
+    if rank == 1 {
+        return histogram.min();
+    }
+    let mut seen = 0;
+    for (index, bucket) in histogram.buckets.iter().enumerate() {
+        seen += u128::from(bucket.load(Ordering::Relaxed));
+        if seen >= rank {
+            let min = histogram.min.load(Ordering::Relaxed);
+            let max = histogram.max.load(Ordering::Relaxed);
+            return Some(Duration::from_nanos(middle(index).clamp(min, max)));
+        }
+    }
+    histogram.max()
+}
+// ANCHOR_END: percentiles
+
 /// Everything the run saw, summed up over all clients.
-#[derive(Default)]
 struct Report {
     clients: usize,
     connected: usize,
     refused: usize,
     timed_out: usize,
+    no_local_port: usize,
     busy: usize,
     failed: usize,
     finished: usize,
     first_error: Option<String>,
-    /// Every completed round trip's latency, sorted.
-    latencies: Vec<Duration>,
-    /// Every successful connect's duration, sorted.
-    connect_times: Vec<Duration>,
+    /// Every completed round trip's latency.
+    latencies: Histogram,
+    /// Every successful connect's duration.
+    connects: Histogram,
     /// From the start (the burst's release) until the last client was done.
     wall_time: Duration,
 }
 
-/// Counts the outcomes and gathers every sample.
-fn summarise(logs: Vec<ClientLog>, start: Instant) -> Report {
+/// Counts the outcomes; the histograms come from the tally.
+fn summarise(logs: Vec<ClientLog>, tally: Tally, start: Instant) -> Report {
     let mut report = Report {
         clients: logs.len(),
-        ..Report::default()
+        connected: 0,
+        refused: 0,
+        timed_out: 0,
+        no_local_port: 0,
+        busy: 0,
+        failed: 0,
+        finished: 0,
+        first_error: None,
+        latencies: tally.latencies,
+        connects: tally.connects,
+        wall_time: Duration::ZERO,
     };
     for log in logs {
         match log.outcome {
             Outcome::Finished => report.finished += 1,
             Outcome::Refused => report.refused += 1,
             Outcome::TimedOut => report.timed_out += 1,
+            Outcome::NoLocalPort => report.no_local_port += 1,
             Outcome::Busy => report.busy += 1,
             Outcome::Failed(why) => {
                 report.failed += 1;
                 report.first_error.get_or_insert(why);
             }
         }
-        if let Some(connect_time) = log.connect_time {
-            report.connected += 1;
-            report.connect_times.push(connect_time);
-        }
-        report.latencies.extend(log.latencies);
+        report.connected += usize::from(log.connected);
         report.wall_time = report
             .wall_time
             .max(log.ended.saturating_duration_since(start));
     }
-    report.latencies.sort();
-    report.connect_times.sort();
     report
 }
 
@@ -531,6 +794,7 @@ impl Report {
         let counts = [
             (self.refused, "refused"),
             (self.timed_out, "timed out"),
+            (self.no_local_port, "found no free local port"),
             (self.busy, "busy"),
             (self.failed, "failed otherwise"),
         ];
@@ -548,19 +812,13 @@ impl Report {
         if self.refused == self.clients {
             reason += &format!("; is a server listening on {}?", options.addr);
         }
+        if self.no_local_port > 0 {
+            reason += "; this machine ran out of local ports for this server \
+                       (TIME_WAIT, ip_local_port_range: see the book's Load chapter)";
+        }
         Some(reason)
     }
 }
-
-// ANCHOR: percentiles
-/// The `p`th percentile of `sorted` by the nearest-rank method: the smallest sample that
-/// at least `p`% of all samples are at or below. No interpolation, so every number shown
-/// was measured; with fewer than 100 samples, p99 is the maximum.
-fn percentile(sorted: &[Duration], p: usize) -> Option<&Duration> {
-    let rank = (p * sorted.len()).div_ceil(100).max(1);
-    sorted.get(rank - 1)
-}
-// ANCHOR_END: percentiles
 
 // ANCHOR: table
 /// Prints the report as an aligned table. Each row: a label a reader (or a test) can
@@ -589,6 +847,11 @@ fn print_table(report: &Report, options: &Options) {
     );
     trouble("timed out", report.timed_out, within);
     trouble(
+        "no local port",
+        report.no_local_port,
+        "EADDRNOTAVAIL: no free local port (TIME_WAIT?)",
+    );
+    trouble(
         "busy",
         report.busy,
         "the server said \"busy\" instead of Welcome!",
@@ -603,37 +866,48 @@ fn print_table(report: &Report, options: &Options) {
         "all round trips done, exit sent",
     );
 
-    let done = report.latencies.len();
+    let latency = &report.latencies;
+    let done = latency.count();
     let wall = report.wall_time.as_secs_f64();
     let rate = if wall > 0.0 { done as f64 / wall } else { 0.0 };
-    row(
-        "round trips",
-        done,
-        format!("of {}", options.clients * options.rounds),
-    );
+    let of = if options.pipeline > 1 {
+        format!(
+            "of {}, each {} lines in one write",
+            options.total_round_trips(),
+            options.pipeline
+        )
+    } else {
+        format!("of {}", options.total_round_trips())
+    };
+    row("round trips", done, of);
     row(
         "round trips/s",
         format!("{rate:.1}"),
         "round trips / wall time",
     );
-    let latency = &report.latencies;
-    row("latency min", ms(latency.first()), "ms, from send to reply");
+    let from = if options.pipeline > 1 {
+        "ms, from the write to the last reply"
+    } else {
+        "ms, from send to reply"
+    };
+    row("latency min", ms(latency.min()), from);
     row("latency p50", ms(percentile(latency, 50)), "ms");
     row("latency p90", ms(percentile(latency, 90)), "ms");
     row("latency p99", ms(percentile(latency, 99)), "ms");
-    row("latency max", ms(latency.last()), "ms");
-    let connect = &report.connect_times;
+    row("latency max", ms(latency.max()), "ms");
+    let connect = &report.connects;
     row(
         "connect p50",
         ms(percentile(connect, 50)),
         "ms, how long connect() took",
     );
-    row("connect max", ms(connect.last()), "ms");
+    row("connect max", ms(connect.max()), "ms");
     row("wall time", format!("{wall:.3}"), "s");
 }
 
 fn row(label: &str, value: impl Display, note: impl Display) {
-    println!("{}", format!("{label:<15}{value:>10}  {note}").trim_end());
+    let line = format!("{label:<15}{value:>10}  {note}");
+    say::out_text(&format!("{}\n", line.trim_end()));
 }
 
 /// A row counting trouble: red on a terminal when it is not zero.
@@ -648,13 +922,13 @@ fn trouble(label: &str, count: usize, note: impl Display) {
 }
 
 /// "1 client", "3 clients".
-fn plural(count: usize, what: &str) -> String {
+fn plural(count: u64, what: &str) -> String {
     let s = if count == 1 { "" } else { "s" };
     format!("{count} {what}{s}")
 }
 
 /// A duration in milliseconds with two decimals, or `-` when there is none.
-fn ms(sample: Option<&Duration>) -> String {
+fn ms(sample: Option<Duration>) -> String {
     sample.map_or("-".into(), |d| format!("{:.2}", d.as_secs_f64() * 1000.0))
 }
 // ANCHOR_END: table

@@ -7,94 +7,96 @@ pub fn somaxconn() -> Option<i32> {
     text.trim().parse().ok()
 }
 
-/// Raises this process's soft limit on open files (`ulimit -n`) to the most it may
-/// have, and returns the soft limit before and after. Programs started afterwards
-/// inherit the new limit.
+/// This process's limits on open files (`ulimit -n`): `(soft, hard)`, with "unlimited"
+/// as `u64::MAX`. `None` where there is no such limit (Windows) or it cannot be read.
 ///
-/// Every socket is a file descriptor. A process has a soft limit, which it may move
-/// anywhere up to its hard limit, and the hard limit, which only a privileged process
-/// may raise. macOS starts programs with a soft limit of 256 (and the hard limit
-/// unlimited), many Linux systems with 1024: too few for a thousand connections.
+/// Every socket is a file descriptor. The kernel enforces the soft limit; a process may
+/// move it anywhere up to the hard limit, which only a privileged process may raise.
+pub fn fd_limit() -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    return rlimit::get(libc::RLIMIT_NOFILE as _).ok();
+    #[cfg(not(unix))]
+    None
+}
+
+/// Raises this process's soft limit on open files to the most it may have, and returns
+/// the soft limit before and after. Programs started afterwards inherit the new limit.
 ///
-/// On Linux (x86-64, ARM64, RISC-V 64) and macOS it calls the C library's `getrlimit`
-/// and `setrlimit` itself, declared below from `<sys/resource.h>`, rather than adding a
-/// dependency for two functions. Elsewhere it returns an error of kind
-/// [`std::io::ErrorKind::Unsupported`]; Windows has no such per-process limit to raise.
+/// macOS starts programs with a soft limit of 256 (and the hard limit unlimited), many
+/// Linux systems with 1024: too few for a thousand connections. Servers such as nginx
+/// (`worker_rlimit_nofile`) raise it the same way. On Windows, which has no such
+/// per-process limit, it returns an error of kind [`std::io::ErrorKind::Unsupported`].
 pub fn raise_fd_limit() -> std::io::Result<(u64, u64)> {
     #[cfg(unix)]
-    if let Some(resource) = rlimit::NOFILE {
-        return rlimit::raise(resource);
-    }
+    return rlimit::raise(libc::RLIMIT_NOFILE as _);
+    #[cfg(not(unix))]
     Err(std::io::Error::new(
         std::io::ErrorKind::Unsupported,
-        "raising the open-file limit is not written for this system",
+        "this system has no per-process limit on open files to raise",
     ))
 }
 
+/// `getrlimit` and `setrlimit` through the `libc` crate (which socket2 already builds on):
+/// the one place the lessons call the C library for a limit.
 #[cfg(unix)]
 mod rlimit {
     use std::io;
 
-    /// `RLIMIT_NOFILE`, where this module knows it and where `rlim_t` is a 64-bit
-    /// unsigned integer: 7 in Linux's generic numbering (other architectures, such as
-    /// MIPS and SPARC, number it differently), 8 on macOS.
-    pub const NOFILE: Option<i32> = if cfg!(all(
-        target_os = "linux",
-        any(
-            target_arch = "x86_64",
-            target_arch = "aarch64",
-            target_arch = "riscv64"
-        )
-    )) {
-        Some(7)
-    } else if cfg!(target_os = "macos") {
-        Some(8)
-    } else {
-        None
-    };
+    /// The resource numbers differ between systems: `libc` knows each one's.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub type Resource = libc::__rlimit_resource_t;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    pub type Resource = libc::c_int;
 
-    /// The highest soft limit the system accepts under hard limit `hard`. Linux
-    /// accepts any up to the hard one. macOS refuses one above `OPEN_MAX` (10240,
-    /// `<sys/syslimits.h>`), and its hard limit is usually "unlimited": its setrlimit(2)
-    /// manual page says to use `min(OPEN_MAX, rlim_max)`.
-    fn most_allowed(hard: u64) -> u64 {
-        if cfg!(target_os = "macos") {
-            hard.min(10240)
+    #[allow(clippy::unnecessary_cast)] // rlim_t is u64 here, u32 on some 32-bit systems
+    fn to_u64(value: libc::rlim_t) -> u64 {
+        if value == libc::RLIM_INFINITY {
+            u64::MAX
         } else {
-            hard
+            value as u64
         }
     }
 
-    /// `struct rlimit` on the systems [`NOFILE`] names.
-    #[repr(C)]
-    struct Rlimit {
-        /// The soft limit, the one the kernel enforces.
-        cur: u64,
-        /// The hard limit, the ceiling for the soft one.
-        max: u64,
-    }
-
-    unsafe extern "C" {
-        fn getrlimit(resource: i32, limit: *mut Rlimit) -> i32;
-        fn setrlimit(resource: i32, limit: *const Rlimit) -> i32;
-    }
-
-    pub fn raise(resource: i32) -> io::Result<(u64, u64)> {
-        let mut limit = Rlimit { cur: 0, max: 0 };
-        // SAFETY: `limit` is a valid, writable `struct rlimit` for the call.
-        if unsafe { getrlimit(resource, &mut limit) } != 0 {
+    /// `(soft, hard)` for `resource`.
+    pub fn get(resource: Resource) -> io::Result<(u64, u64)> {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit only writes the struct it is given, which lives on our stack.
+        if unsafe { libc::getrlimit(resource, &mut limit) } != 0 {
             return Err(io::Error::last_os_error());
         }
-        let before = limit.cur;
-        let most = most_allowed(limit.max);
+        Ok((to_u64(limit.rlim_cur), to_u64(limit.rlim_max)))
+    }
+
+    /// Raises the soft limit of `resource` to the hard one; `(before, after)`.
+    pub fn raise(resource: Resource) -> io::Result<(u64, u64)> {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: as in `get`.
+        if unsafe { libc::getrlimit(resource, &mut limit) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let before = limit.rlim_cur;
+        // macOS refuses a soft limit above OPEN_MAX (10240, <sys/syslimits.h>) even when
+        // the hard limit is "unlimited": its setrlimit(2) manual page says to use
+        // min(OPEN_MAX, rlim_max).
+        let most = if cfg!(target_os = "macos") {
+            limit.rlim_max.min(10240)
+        } else {
+            limit.rlim_max
+        };
         if before >= most {
-            return Ok((before, before));
+            return Ok((to_u64(before), to_u64(before)));
         }
-        limit.cur = most;
-        // SAFETY: `limit` is a valid `struct rlimit`, read only by the call.
-        if unsafe { setrlimit(resource, &limit) } != 0 {
+        limit.rlim_cur = most;
+        // SAFETY: setrlimit only reads the struct it is given.
+        if unsafe { libc::setrlimit(resource, &limit) } != 0 {
             return Err(io::Error::last_os_error());
         }
-        Ok((before, most))
+        Ok((to_u64(before), to_u64(most)))
     }
 }

@@ -3,8 +3,10 @@
 
 mod common;
 
-use common::{Running, run};
-use std::net::SocketAddr;
+use common::{PATIENCE, Running, run, run_command};
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -166,4 +168,161 @@ fn the_client_closes_first_so_time_wait_is_on_the_clients_port() {
          after its pause), so the TIME_WAIT socket should be the client's, local port \
          {client_port}; /proc/net/tcp shows these (local port, peer port) in TIME_WAIT"
     );
+}
+
+#[test]
+fn a_zero_timeout_is_a_usage_error() {
+    let out = run("04_client", &["--timeout-ms", "0"], "");
+    assert_eq!(out.status.code(), Some(2), "{}", out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("--timeout-ms 0"), "{}", out.stderr);
+    assert!(!out.stderr.contains("duration"), "{}", out.stderr);
+}
+
+#[test]
+fn input_that_is_not_utf8_is_blamed_not_the_server() {
+    let (_server, addr) = server();
+    let mut command = Command::new(common::lesson("04_client"));
+    command.args([&addr.to_string(), "--interactive"]);
+    let out = run_command(command, b"Alice\n\xff\xfe\nBob\n");
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
+    assert_eq!(
+        received(&out.stdout),
+        [r#""Welcome!""#, r#""Hello, Alice!""#]
+    );
+    assert!(
+        out.stderr.contains("line 2 of your input is not UTF-8"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("conversation"), "{}", out.stderr);
+}
+
+#[test]
+fn a_server_that_welcomes_and_then_stalls_is_described_as_such() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream.write_all(b"Welcome!").unwrap();
+        // Say nothing more, and keep the connection open until the client gives up.
+        thread::sleep(PATIENCE);
+    });
+    let out = run("04_client", &[&addr.to_string(), "--timeout-ms", "300"], "");
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
+    assert_eq!(received(&out.stdout), [r#""Welcome!""#]);
+    assert!(
+        out.stderr
+            .contains(r#"no reply to "Michael" within 300 ms"#),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("speaks first"), "{}", out.stderr);
+}
+
+/// The lines of 04's output that show name resolution and connection attempts.
+fn attempts(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .take_while(|line| !line.contains("received"))
+        .collect()
+}
+
+#[test]
+fn a_host_name_shows_its_addresses_and_the_one_that_answered() {
+    let (_server, addr) = server();
+    let port = addr.port();
+    let out = run("04_client", &[&format!("localhost:{port}"), "Alice"], "");
+    assert!(out.status.success(), "{}", out.stderr);
+    let lines = attempts(&out.stdout);
+    let resolved = lines
+        .iter()
+        .find(|line| line.contains(&format!("localhost:{port} resolved to ")))
+        .unwrap_or_else(|| panic!("no line shows what localhost resolved to:\n{}", out.stdout));
+    assert!(
+        resolved.contains(&format!("127.0.0.1:{port}")),
+        "{resolved}"
+    );
+    let connected = format!("connected to 127.0.0.1:{port} from 127.0.0.1:");
+    assert!(
+        lines.last().is_some_and(|line| line.contains(&connected)),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn addresses_are_tried_one_after_the_other() {
+    // A private /etc/hosts (in a mount namespace of its own) where localhost is ::1
+    // first, then 127.0.0.1, as on Debian, Ubuntu or macOS. The server listens on
+    // 127.0.0.1 only, so ::1 refuses and the client goes on to the next address.
+    let hosts = std::env::temp_dir().join(format!("04_client-hosts-{}", std::process::id()));
+    std::fs::write(&hosts, "::1 localhost\n127.0.0.1 localhost\n").unwrap();
+    let script = r#"mount --bind "$0" /etc/hosts && exec "$@""#;
+    let in_namespace = || {
+        let mut command = Command::new("unshare");
+        command.args(["-rm", "sh", "-c", script]).arg(&hosts);
+        command
+    };
+    let works = in_namespace()
+        .arg("true")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !works {
+        let _ = std::fs::remove_file(&hosts);
+        common::skip("cannot mount a private /etc/hosts here (unshare -rm)");
+        return;
+    }
+    let (_server, addr) = server();
+    let port = addr.port();
+    let mut command = in_namespace();
+    command
+        .arg(common::lesson("04_client"))
+        .args([&format!("localhost:{port}"), "Alice"]);
+    let out = run_command(command, b"");
+    let _ = std::fs::remove_file(&hosts);
+    assert!(out.status.success(), "{}", out.stderr);
+    let lines = attempts(&out.stdout);
+    assert_eq!(lines.len(), 3, "{}", out.stdout);
+    assert_eq!(
+        lines[0],
+        format!("[client] localhost:{port} resolved to [::1]:{port}, 127.0.0.1:{port}")
+    );
+    assert_eq!(
+        lines[1],
+        format!(
+            "[client] [::1]:{port}: Connection refused (os error 111); trying the next address"
+        )
+    );
+    let connected = format!("[client] connected to 127.0.0.1:{port} from 127.0.0.1:");
+    assert!(lines[2].starts_with(&connected), "{}", out.stdout);
+    assert_eq!(
+        received(&out.stdout),
+        [r#""Welcome!""#, r#""Hello, Alice!""#]
+    );
+}
+
+#[test]
+fn help_shows_the_defaults_a_run_uses() {
+    let help = run("04_client", &["--help"], "").stdout;
+    let names = common::help_default(&help, "NAME ...");
+    let (_server, addr) = server();
+    let out = run("04_client", &[&addr.to_string()], "");
+    assert!(out.status.success(), "{}", out.stderr);
+    let sent: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|line| line.split("sent     ").nth(1))
+        .map(|name| name.trim_matches('"'))
+        .filter(|name| *name != "exit")
+        .collect();
+    assert_eq!(
+        sent.join(" "),
+        names,
+        "--help says the default names are {names:?}"
+    );
+    assert_eq!(common::help_default(&help, "--timeout-ms"), "10000");
 }

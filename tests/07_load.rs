@@ -4,10 +4,15 @@
 
 mod common;
 
-use common::{Finished, Running, run};
-use std::io::{BufRead, BufReader, Write};
+use common::{Finished, PATIENCE, Running, run, run_command};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::thread;
+use std::time::Duration;
 
 /// 03_server without its pause, with room in its accept queue for clients that connect
 /// together (the article's backlog of 5 can overflow, and a dropped SYN is sent again
@@ -55,6 +60,7 @@ fn assert_all_served(out: &Finished, clients: usize) {
     assert_eq!(count(table, "connections ok"), clients, "{table}");
     assert_eq!(count(table, "refused"), 0, "{table}");
     assert_eq!(count(table, "timed out"), 0, "{table}");
+    assert_eq!(count(table, "no local port"), 0, "{table}");
     assert_eq!(count(table, "busy"), 0, "{table}");
     assert_eq!(count(table, "other errors"), 0, "{table}");
     assert_eq!(count(table, "finished"), clients, "{table}");
@@ -195,10 +201,385 @@ fn the_articles_python_server() {
     assert_all_served(&out, 4);
 }
 
+/// Asserts that 07_load refuses `args` as a bad command line: exit status 2 and one
+/// line on stderr that names `flag`, before any client starts.
+fn assert_refused(args: &[&str], flag: &str) {
+    let out = run("07_load", args, "");
+    let stderr = &out.stderr;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{args:?}: {stderr}{}",
+        out.stdout
+    );
+    assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+    assert!(stderr.contains(flag), "{args:?}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    assert!(
+        !out.stdout.contains("Results"),
+        "{args:?} ran:\n{}",
+        out.stdout
+    );
+}
+
 #[test]
-fn zero_clients_is_a_usage_error() {
-    let out = run("07_load", &["--clients", "0"], "");
-    assert_eq!(out.status.code(), Some(2));
+fn zero_clients_and_zero_timeouts_are_usage_errors() {
+    assert_refused(&["--clients", "0"], "--clients");
+    assert_refused(&["--timeout-ms", "0"], "--timeout-ms");
+    assert_refused(&["--connect-timeout-ms", "0"], "--connect-timeout-ms");
+}
+
+#[test]
+fn impossible_runs_are_refused_up_front() {
+    let nowhere = common::nothing_listening().to_string();
+    let nowhere = nowhere.as_str();
+    // Used to panic with `capacity overflow`.
+    assert_refused(&[nowhere, "--clients", "18446744073709551615"], "--clients");
+    // Used to start a hundred thousand threads.
+    assert_refused(&[nowhere, "--clients", "100000"], "--clients");
+    // Used to wrap around: `round trips 0 of 18446744073709551614`.
+    assert_refused(
+        &[
+            nowhere,
+            "--clients",
+            "2",
+            "--rounds",
+            "18446744073709551615",
+        ],
+        "--rounds",
+    );
+    assert_refused(&[nowhere, "--lines", "--pipeline", "0"], "--pipeline");
+    assert_refused(&[nowhere, "--lines", "--pipeline", "1000"], "--pipeline");
+    // Un-framed messages written together would merge into one.
+    assert_refused(&[nowhere, "--pipeline", "2"], "--lines");
+}
+
+#[test]
+fn a_long_run_needs_no_memory_for_its_samples() {
+    // A trillion round trips used to mean allocating 16 TB up front, and an abort, even
+    // against a closed port. Now the clients are refused, and the run ends normally.
+    let addr = common::nothing_listening();
+    let out = load(addr, &["--clients", "2", "--rounds", "1000000000000"]);
+    assert_eq!(out.status.code(), Some(1), "{}{}", out.stdout, out.stderr);
+    assert_eq!(count(&out.stdout, "refused"), 2, "{}", out.stdout);
+    assert!(out.stdout.contains("of 2000000000000"), "{}", out.stdout);
+}
+
+#[test]
+#[cfg(unix)]
+fn a_run_that_needs_more_files_raises_the_soft_limit() {
+    // `ulimit -Sn 64` leaves room for 48 clients; the hard limit stays as it was.
+    let (_server, addr) = server();
+    let mut command = Command::new("sh");
+    command
+        .args(["-c", r#"ulimit -Sn 64 && exec "$@""#, "sh"])
+        .arg(common::lesson("07_load"))
+        .args([&addr.to_string(), "--clients", "100", "--rounds", "1"]);
+    let out = run_command(command, b"");
+    let table = &out.stdout;
+    if out.stderr.contains("room for") {
+        // The hard limit itself is 64 or less here: nothing to raise.
+        common::skip("the hard limit on open files is too low to raise the soft one");
+        return;
+    }
+    assert!(
+        table.contains("soft limit raised from 64 to"),
+        "07 did not say that it raised its limit on open files:\n{table}{}",
+        out.stderr
+    );
+    assert_eq!(count(table, "finished"), 100, "{table}{}", out.stderr);
+}
+
+#[test]
+#[cfg(unix)]
+fn a_run_beyond_the_hard_limit_on_files_is_refused() {
+    let mut command = Command::new("sh");
+    command
+        .args(["-c", r#"ulimit -n 64 && exec "$@""#, "sh"])
+        .arg(common::lesson("07_load"))
+        .args(["--clients", "100"]);
+    let out = run_command(command, b"");
+    assert_eq!(out.status.code(), Some(2), "{}{}", out.stdout, out.stderr);
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
-    assert!(out.stderr.contains("--clients"), "{}", out.stderr);
+    assert!(out.stderr.contains("room for 48 clients"), "{}", out.stderr);
+}
+
+/// A line server for one client that waits for `gate` before it says `Welcome!\n`:
+/// the test decides when the run can go on.
+fn gated_line_server(answer: fn(&str) -> String) -> (SocketAddr, mpsc::Sender<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (gate, opened) = mpsc::channel();
+    thread::spawn(move || {
+        let Ok((stream, _)) = listener.accept() else {
+            return;
+        };
+        if opened.recv_timeout(PATIENCE).is_ok() {
+            serve_lines(stream, "Welcome!\n", answer);
+        }
+    });
+    (addr, gate)
+}
+
+/// Runs one client of 07_load against a gated server, reads the first line of its
+/// stdout and closes the pipe (as `| head -1` does), then lets the run go on.
+fn load_into_a_closed_pipe(answer: fn(&str) -> String) -> Finished {
+    let (addr, gate) = gated_line_server(answer);
+    let mut child = Command::new(common::lesson("07_load"))
+        .args([
+            &addr.to_string(),
+            "--lines",
+            "--clients",
+            "1",
+            "--rounds",
+            "1",
+        ])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.contains("1 client"), "{first}");
+    drop(stdout);
+    gate.send(()).unwrap();
+    common::finish(child)
+}
+
+/// Asserts that 07_load exited with status 1 and that its stderr says each of `words`.
+fn assert_failed_saying(out: &Finished, words: &[&str]) {
+    assert_eq!(out.status.code(), Some(1), "{}{}", out.stdout, out.stderr);
+    for word in words {
+        assert!(
+            out.stderr.contains(word),
+            "stderr should say {word:?}:\n{}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn a_finished_run_whose_table_is_lost_in_a_closed_pipe_exits_non_zero() {
+    let out = load_into_a_closed_pipe(|name| format!("Hello, {name}!\n"));
+    assert_failed_saying(&out, &["Broken pipe", "table could not be written"]);
+}
+
+#[test]
+fn a_failed_run_exits_1_even_when_its_pipe_is_closed() {
+    let out = load_into_a_closed_pipe(|name| format!("Hi, {name}.\n"));
+    assert_failed_saying(&out, &["1 failed otherwise"]);
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_full_stdout_never_turns_a_run_into_success_or_hides_a_success() {
+    let into_dev_full = |addr: SocketAddr| {
+        let mut command = Command::new("sh");
+        command
+            .args(["-c", r#"exec "$@" > /dev/full"#, "sh"])
+            .arg(common::lesson("07_load"))
+            .args([&addr.to_string(), "--clients", "3", "--rounds", "1"]);
+        run_command(command, b"")
+    };
+    let failed = into_dev_full(common::nothing_listening());
+    assert_failed_saying(&failed, &["3 refused", "No space left on device"]);
+    let (_server, addr) = server();
+    let finished = into_dev_full(addr);
+    assert_failed_saying(&finished, &["table could not be written"]);
+}
+
+#[test]
+fn a_busy_line_counts_as_busy_without_lines_too() {
+    // Lesson 06 ends its `busy` with `\n`, which a client of the article's protocol
+    // keeps in what it read.
+    let addr = line_server("busy, try again later\n", |_| String::new());
+    let out = load(addr, &["--clients", "8", "--rounds", "5"]);
+    let table = &out.stdout;
+    assert_eq!(out.status.code(), Some(1), "{table}");
+    assert_eq!(count(table, "busy"), 8, "{table}");
+    assert_eq!(count(table, "other errors"), 0, "{table}");
+    assert!(!table.contains("try --lines"), "{table}");
+}
+
+/// A line server that answers each line as it reads it, one write per reply, and
+/// keeps the most lines it found in one read.
+fn counting_line_server() -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let most = Arc::new(AtomicUsize::new(0));
+    let most_seen = Arc::clone(&most);
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let most = Arc::clone(&most_seen);
+            thread::spawn(move || answer_each_line(stream, &most));
+        }
+    });
+    (addr, most)
+}
+
+fn answer_each_line(mut stream: TcpStream, most: &AtomicUsize) {
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    if stream.write_all(b"Welcome!\n").is_err() {
+        return;
+    }
+    let mut pending = Vec::new();
+    let mut buffer = [0; 4096];
+    while let Ok(n @ 1..) = stream.read(&mut buffer) {
+        let read = &buffer[..n];
+        let lines = read.iter().filter(|&&b| b == b'\n').count();
+        most.fetch_max(lines, Ordering::Relaxed);
+        pending.extend_from_slice(read);
+        while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            let name = String::from_utf8_lossy(&line[..end]).into_owned();
+            if name == "exit" {
+                return;
+            }
+            if stream
+                .write_all(format!("Hello, {name}!\n").as_bytes())
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
+}
+
+#[test]
+fn pipelined_lines_leave_in_one_write_and_every_reply_is_checked() {
+    let (addr, most) = counting_line_server();
+    let out = load(
+        addr,
+        &[
+            "--clients",
+            "4",
+            "--rounds",
+            "5",
+            "--lines",
+            "--pipeline",
+            "3",
+        ],
+    );
+    assert_all_served(&out, 4);
+    assert!(
+        out.stdout.contains("each 3 lines in one write"),
+        "{}",
+        out.stdout
+    );
+    // One write of three lines arrives in one read over loopback.
+    assert_eq!(
+        most.load(Ordering::Relaxed),
+        3,
+        "--pipeline 3 should send 3 lines in one write"
+    );
+}
+
+#[test]
+fn percentiles_show_the_slow_round_trip() {
+    // One round trip in twenty waits 300 ms: p50 is one of the quick ones, p99 (with
+    // fewer than 100 samples) is the slow one, the maximum.
+    let addr = line_server("Welcome!\n", |name| {
+        if name.ends_with("round19") {
+            thread::sleep(Duration::from_millis(300));
+        }
+        format!("Hello, {name}!\n")
+    });
+    let out = load(addr, &["--clients", "1", "--rounds", "20", "--lines"]);
+    let table = &out.stdout;
+    assert!(out.status.success(), "{table}{}", out.stderr);
+    let value = |label: &str| -> f64 { row(table, label).parse().unwrap() };
+    assert_eq!(
+        row(table, "latency p99"),
+        row(table, "latency max"),
+        "{table}"
+    );
+    assert!(value("latency max") >= 300.0, "{table}");
+    assert!(value("latency min") <= value("latency p50"), "{table}");
+    assert!(value("latency p50") <= value("latency p90"), "{table}");
+    assert!(
+        value("latency p90") < value("latency max") / 10.0,
+        "{table}"
+    );
+}
+
+/// A command that runs its arguments inside a network namespace of its own (with a
+/// user namespace, so no root is needed where the system allows them), after the
+/// shell commands `setup`; `None`, with a line saying so, where that is not allowed.
+fn in_a_private_network(setup: &str) -> Option<Command> {
+    let script = format!("ip link set lo up && {setup} && exec \"$@\"");
+    let works = Command::new("unshare")
+        .args(["-rn", "sh", "-c", &script, "sh", "true"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !works {
+        common::skip("cannot make a private network namespace here (unshare -rn)");
+        return None;
+    }
+    let mut command = Command::new("unshare");
+    command.args(["-rn", "sh", "-c", &script, "sh"]);
+    Some(command)
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn clients_without_a_free_local_port_are_counted_and_named() {
+    // In a network namespace of our own, so the machine's ports are not touched: two
+    // local ports, no reuse of TIME_WAIT ones, a server that holds each client 500 ms.
+    let Some(mut command) = in_a_private_network(
+        "echo '40000 40001' > /proc/sys/net/ipv4/ip_local_port_range && \
+         echo 0 > /proc/sys/net/ipv4/tcp_tw_reuse",
+    ) else {
+        return;
+    };
+    command
+        .arg(common::lesson("03_server"))
+        .args(["127.0.0.1:5000", "--pause-ms", "500"]);
+    let mut server = Running::spawn(command);
+    let addr = server.listening_addr();
+    let mut client = Command::new("nsenter");
+    client
+        .args(["--target", &server.id().to_string()])
+        .args(["--user", "--net", "--preserve-credentials"])
+        .arg(common::lesson("07_load"))
+        .args([
+            &addr.to_string(),
+            "--clients",
+            "4",
+            "--rounds",
+            "1",
+            "--burst",
+        ]);
+    let out = run_command(client, b"");
+    let table = &out.stdout;
+    assert_failed_saying(&out, &["found no free local port", "TIME_WAIT"]);
+    let no_port = count(table, "no local port");
+    assert!(no_port >= 1, "nobody ran out of local ports:\n{table}");
+    assert_eq!(count(table, "connections ok") + no_port, 4, "{table}");
+    assert_eq!(count(table, "other errors"), 0, "{table}");
+}
+
+#[test]
+fn help_shows_the_defaults_a_run_uses() {
+    let help = run("07_load", &["--help"], "").stdout;
+    let clients = common::help_default(&help, "--clients");
+    let rounds = common::help_default(&help, "--rounds");
+    let connect_ms = common::help_default(&help, "--connect-timeout-ms");
+    let out = load(common::nothing_listening(), &[]);
+    let table = &out.stdout;
+    assert!(
+        table.contains(&format!(
+            "[client] {clients} clients, {rounds} round trips each"
+        )),
+        "--help says {clients} clients and {rounds} rounds by default, the run did:\n{table}"
+    );
+    assert!(
+        table.contains(&format!("no handshake within {connect_ms} ms")),
+        "--help says a connect timeout of {connect_ms} ms by default, the run used:\n{table}"
+    );
+    assert_eq!(common::help_default(&help, "ADDRESS"), "127.0.0.1:1234");
 }

@@ -344,3 +344,72 @@ pub fn nothing_listening() -> SocketAddr {
         .and_then(|free| free.local_addr())
         .expect("no free port on 127.0.0.1")
 }
+
+/// Runs `command` to its end with `stdin` as input, as [`run`] does, for what `run`
+/// cannot say: a wrapper (`sh -c 'ulimit -n 64; exec ...'`, `unshare`), or input that
+/// is not UTF-8.
+pub fn run_command(command: Command, stdin: &[u8]) -> Finished {
+    let mut child = spawn_piped(command);
+    let mut input = child.stdin.take().unwrap();
+    let stdin = stdin.to_vec();
+    thread::spawn(move || input.write_all(&stdin));
+    finish(child)
+}
+
+/// Waits at most [`PATIENCE`] for `child` to exit (killing it and failing the test if
+/// it does not), and returns its status with what is left to read of its stdout and
+/// stderr (a stream the test has taken reads as empty).
+pub fn finish(mut child: Child) -> Finished {
+    let stdout = child.stdout.take().map(read_all);
+    let stderr = child.stderr.take().map(read_all);
+    let text = |output: Option<thread::JoinHandle<String>>| {
+        output.map_or(String::new(), |reader| reader.join().unwrap())
+    };
+    let Some(status) = exit_status(&mut child) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "still running after {PATIENCE:?}; it printed:\n{}",
+            text(stdout)
+        );
+    };
+    Finished {
+        status,
+        stdout: text(stdout),
+        stderr: text(stderr),
+    }
+}
+
+impl Running {
+    /// The program's process id (for `nsenter --target`, `/proc/PID/...`).
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+/// The default that a lesson's `--help` text gives for `flag` (or for an argument such
+/// as `NAME ...`): the words after `(default` or `(default:` in the flag's entry, up
+/// to `)` or `,`.
+pub fn help_default(help: &str, flag: &str) -> String {
+    let mut lines = help
+        .lines()
+        .skip_while(|line| !line.trim_start().starts_with(flag));
+    let first = lines
+        .next()
+        .unwrap_or_else(|| panic!("--help has no entry for {flag}:\n{help}"));
+    // The entry goes on over the lines indented further than its flag.
+    let more = lines.take_while(|line| line.starts_with("       ") && !line.trim().is_empty());
+    let entry: Vec<&str> = std::iter::once(first).chain(more).map(str::trim).collect();
+    let entry = entry.join(" ");
+    let after = entry
+        .split("(default")
+        .nth(1)
+        .unwrap_or_else(|| panic!("--help gives no default for {flag}: {entry}"));
+    after
+        .trim_start_matches(':')
+        .split([')', ','])
+        .next()
+        .unwrap()
+        .trim()
+        .to_string()
+}
