@@ -10,9 +10,11 @@
 //! address, IPv6 (`AF_INET6`) for an IPv6 one. Then `ex02_ipv6 [::1]:0` prints
 //! `listening on [::1]:PORT` and welcomes IPv6 clients, and 127.0.0.1 still works.
 //!
-//! Try it: `cargo run --example ex02_ipv6 -- [::1]:1234`, and `nc -6 ::1 1234` in a
-//! second terminal.
-//! Check it: `cargo run --example check -- ex02_ipv6`.
+//! Difficulty: ★☆☆. Rust: `if` or `match` on a `SocketAddr` (`addr.is_ipv6()`).
+//!
+//! Try it: `cargo run -p exercises --bin ex02_ipv6 -- [::1]:1234`, and `nc -6 ::1 1234`
+//! in a second terminal.
+//! Check it: `cargo exercise ex02_ipv6`.
 
 use socket2::{Domain, Protocol, Socket, Type};
 use std::io::{self, Write};

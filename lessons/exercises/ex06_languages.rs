@@ -11,9 +11,9 @@
 //! `error: unknown language xx (try en, fr, de, zh)`, and the session goes on. Every
 //! session starts in English, and one client's choice never changes another's.
 //!
-//! Try it: `cargo run --example ex06_languages`, and `nc 127.0.0.1 1234` in a second
+//! Try it: `cargo run -p exercises --bin ex06_languages`, and `nc 127.0.0.1 1234` in a second
 //! terminal (and a third).
-//! Check it: `cargo run --example check -- ex06_languages`.
+//! Check it: `cargo exercise ex06_languages`.
 
 use std::io::{self, BufReader};
 use std::net::{SocketAddr, TcpStream};

@@ -2,7 +2,7 @@
 //!
 //! Each `connect_timeout` that returns `Ok` is a handshake the kernel finished alone:
 //! one more connection in the accept queue. The first that times out found it full.
-//! Run it: `cargo run --example ex02_queue_lengths_solution`.
+//! Run it: `cargo run -p exercises --bin ex02_queue_lengths_solution`.
 
 use socket2::{Domain, Protocol, Socket, Type};
 use std::io;

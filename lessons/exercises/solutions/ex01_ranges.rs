@@ -2,7 +2,7 @@
 //!
 //! A prefix `/len` becomes a mask of `len` one bits followed by zeros; an address is in
 //! the network when it agrees with the network's address on every bit of the mask.
-//! Run it: `cargo run --example ex01_ranges_solution -- 100.64.1.2`.
+//! Run it: `cargo run -p exercises --bin ex01_ranges_solution -- 100.64.1.2`.
 
 use std::net::Ipv4Addr;
 use tcp_lessons::args::Args;

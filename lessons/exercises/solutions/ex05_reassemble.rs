@@ -2,7 +2,7 @@
 //!
 //! One `BufReader` for the whole connection: `read_line` reads until a `\n`, however
 //! many reads that takes, and keeps the bytes after it for the next reply.
-//! Run it: `cargo run --example ex05_reassemble_solution`.
+//! Run it: `cargo run -p exercises --bin ex05_reassemble_solution`.
 
 use std::io::{self, BufRead, BufReader};
 use std::net::TcpStream;

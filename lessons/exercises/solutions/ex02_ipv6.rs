@@ -2,7 +2,7 @@
 //!
 //! `Domain::for_address` picks `AF_INET` for an IPv4 address and `AF_INET6` for an
 //! IPv6 one: the rest of the calls are the same for both.
-//! Run it: `cargo run --example ex02_ipv6_solution -- [::1]:1234`.
+//! Run it: `cargo run -p exercises --bin ex02_ipv6_solution -- [::1]:1234`.
 
 use socket2::{Domain, Protocol, Socket, Type};
 use std::io::{self, Write};

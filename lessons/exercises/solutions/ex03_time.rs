@@ -1,7 +1,7 @@
 //! # Solution to ex03_time: tell the time
 //!
 //! `time` is one more case in the session loop; the loop goes on after it, so the
-//! session does not end. Run it: `cargo run --example ex03_time_solution`.
+//! session does not end. Run it: `cargo run -p exercises --bin ex03_time_solution`.
 
 use std::io::{self, BufReader};
 use std::net::{SocketAddr, TcpStream};

@@ -2,7 +2,7 @@
 //!
 //! A loop around `connect` that retries only a refusal: the one error that says "no one
 //! listens here yet", and that comes back at once. Run it, with no server running:
-//! `cargo run --example ex04_retry_solution`.
+//! `cargo run -p exercises --bin ex04_retry_solution`.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};

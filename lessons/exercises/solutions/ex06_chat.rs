@@ -3,7 +3,7 @@
 //! Each session puts a second handle on its socket in the shared map before the
 //! welcome, and takes it out when the session ends, whatever ended it. `relay` writes
 //! to every other handle; a write that fails removes that client and goes on.
-//! Run it: `cargo run --example ex06_chat_solution`.
+//! Run it: `cargo run -p exercises --bin ex06_chat_solution`.
 
 use std::collections::HashMap;
 use std::io::{self, BufReader};

@@ -5,10 +5,9 @@
 use super::{Check, Conn, Exercise, Finished, Mismatch, Program, WAIT, listener};
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::process::ExitStatus;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -241,27 +240,41 @@ struct Refused {
     took: Duration,
 }
 
-/// The refused run of each program already made: a right client needs a second to give
-/// up, and three checks read the same run.
-static REFUSED: Mutex<Vec<(PathBuf, Refused)>> = Mutex::new(Vec::new());
+/// The refused run of each program, made once: a right client needs a second to give
+/// up, and three checks read the same run. Each program has its own cell, so that the
+/// runs of different programs (checked side by side) do not wait for each other.
+type Once = Arc<OnceLock<Result<Refused, (String, String)>>>;
+static REFUSED: Mutex<Vec<(Program, Once)>> = Mutex::new(Vec::new());
 
 /// Runs the client against an address where nothing listens (once per program).
 fn refused_run(program: &Program) -> Result<Refused, Mismatch> {
-    let mut runs = REFUSED.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some((_, run)) = runs.iter().find(|(path, _)| *path == program.path) {
-        return Ok(run.clone());
-    }
-    let addr = free_address()?.to_string();
-    let started = Instant::now();
-    let finished = program.run(&[&addr], "")?;
-    let run = Refused {
-        status: finished.status,
-        stdout: finished.stdout,
-        stderr: finished.stderr,
-        took: started.elapsed(),
+    let cell = {
+        let mut runs = REFUSED.lock().unwrap_or_else(PoisonError::into_inner);
+        match runs.iter().find(|(run_of, _)| run_of == program) {
+            Some((_, cell)) => Arc::clone(cell),
+            None => {
+                let cell = Once::default();
+                runs.push((program.clone(), Arc::clone(&cell)));
+                cell
+            }
+        }
     };
-    runs.push((program.path.clone(), run.clone()));
-    Ok(run)
+    let run = cell.get_or_init(|| {
+        let refused = || -> Result<Refused, Mismatch> {
+            let addr = free_address()?.to_string();
+            let started = Instant::now();
+            let finished = program.run(&[&addr], "")?;
+            Ok(Refused {
+                status: finished.status,
+                stdout: finished.stdout,
+                stderr: finished.stderr,
+                took: started.elapsed(),
+            })
+        };
+        refused().map_err(|m| (m.expected, m.got))
+    });
+    run.clone()
+        .map_err(|(expected, got)| Mismatch::new(expected, got))
 }
 
 /// Exit status and output, for a mismatch.

@@ -3,7 +3,7 @@
 //! The same session with `read_frame`/`write_frame`: the length comes first, so a
 //! message may hold any bytes (a `\n` too), and one that is too long is refused before
 //! a byte of it is read.
-//! Run it: `cargo run --example ex05_length_prefixed_solution`.
+//! Run it: `cargo run -p exercises --bin ex05_length_prefixed_solution`.
 
 use std::io::{self, BufReader};
 use std::net::{SocketAddr, TcpStream};

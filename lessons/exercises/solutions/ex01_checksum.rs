@@ -3,7 +3,7 @@
 //! The sum is kept in a `u64`, so that the carries out of 16 bits pile up above them
 //! (no input a command line can hold overflows it); folding them back in until none is
 //! left gives the ones'-complement sum.
-//! Run it: `cargo run --example ex01_checksum_solution`.
+//! Run it: `cargo run -p exercises --bin ex01_checksum_solution`.
 
 use tcp_lessons::args::Args;
 use tcp_lessons::say::fail;

@@ -1,9 +1,11 @@
 //! The exercise checker: runs a student's exercise as a black box, over real sockets,
 //! and says which checks pass, what was expected, what came back, and a hint.
 //!
-//! `cargo run --example check -- ex03_count` builds and checks one exercise;
-//! `cargo run --example check` lists them all with their state. `cargo test` uses the
-//! same checks to prove every solution passes and every starter, as shipped, fails.
+//! `cargo exercise ex03_count` (or `cargo run -p exercises -- ex03_count`) builds and
+//! checks one exercise; `cargo exercise` lists them all with their state. The package's
+//! tests use the same checks to prove that every solution passes, that every starter as
+//! shipped fails, and that every wrong solution under `wrong/` is rejected with the hint
+//! that names its mistake.
 //!
 //! Each exercise lists its checks in one of the `exNN` modules. A check is a function
 //! that gets the built program ([`Program`]) and returns `Ok(())` or a [`Mismatch`].
@@ -22,14 +24,18 @@ mod ex03;
 mod ex04;
 mod ex05;
 mod ex06;
+pub mod profile;
+pub mod shipped;
+pub mod wrong;
 
 /// How long a check waits for any one thing (a line, a reply, an exit).
 pub const WAIT: Duration = Duration::from_secs(3);
 
-/// One exercise: a starter under `lessons/exercises/NAME.rs`, its solution under
-/// `lessons/solutions/NAME.rs` (registered as example `NAME_solution`), and its checks.
+/// One exercise: a starter `lessons/exercises/NAME.rs` (the program `NAME`), its
+/// solution `lessons/exercises/solutions/NAME.rs` (the program `NAME_solution`), and
+/// its checks.
 pub struct Exercise {
-    /// Also the example name of the starter, such as `ex03_count`.
+    /// Also the program name of the starter, such as `ex03_count`.
     pub name: &'static str,
     /// The lesson it builds on, such as `03_server`.
     pub lesson: &'static str,
@@ -69,6 +75,26 @@ impl From<io::Error> for Mismatch {
     }
 }
 
+/// The program to check could not be started at all: no check ran. Not the student's
+/// code's fault (a build that is missing, a file that cannot be run), so no hint.
+#[derive(Debug)]
+pub struct NotStarted {
+    pub path: PathBuf,
+    pub error: io::Error,
+}
+
+impl std::fmt::Display for NotStarted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "cannot start {}: {}. No check ran: this is not about your code, the \
+             program itself is missing or cannot be run",
+            self.path.display(),
+            self.error
+        )
+    }
+}
+
 /// Every exercise, in the order of the lessons.
 pub fn exercises() -> Vec<&'static Exercise> {
     [
@@ -89,19 +115,19 @@ pub fn find(name: &str) -> Option<&'static Exercise> {
     exercises().into_iter().find(|e| e.name == name)
 }
 
-/// The result of each check of `exercise`, run against the built program at `binary`.
-pub fn run_checks(
-    exercise: &Exercise,
-    binary: &Path,
-) -> Vec<(&'static Check, Result<(), Mismatch>)> {
-    let program = Program::new(binary);
+/// What each check of `exercise` says about `program`, or why none could run.
+pub type Results = Vec<(&'static Check, Result<(), Mismatch>)>;
+
+/// Runs every check of `exercise` against `program`.
+pub fn run_checks(exercise: &Exercise, program: &Program) -> Result<Results, NotStarted> {
+    program.can_start()?;
     // Every check starts its own copy of the program on its own port, so the checks
     // run side by side: a failing one waits at most WAIT, not WAIT per check.
-    thread::scope(|scope| {
+    Ok(thread::scope(|scope| {
         let runs: Vec<_> = exercise
             .checks
             .iter()
-            .map(|check| (check, scope.spawn(|| (check.run)(&program))))
+            .map(|check| (check, scope.spawn(|| (check.run)(program))))
             .collect();
         runs.into_iter()
             .map(|(check, run)| {
@@ -114,29 +140,61 @@ pub fn run_checks(
                 (check, result)
             })
             .collect()
-    })
+    }))
 }
 
-/// The first check of `exercise` that the program at `binary` fails, if any; the
-/// checks after it are not run.
-pub fn first_failure(exercise: &Exercise, binary: &Path) -> Option<(&'static Check, Mismatch)> {
-    let program = Program::new(binary);
-    exercise.checks.iter().find_map(|check| {
-        (check.run)(&program)
-            .err()
-            .map(|mismatch| (check, mismatch))
-    })
+/// The first check of `exercise` that `program` fails, if any; the checks after it are
+/// not run.
+pub fn first_failure(
+    exercise: &Exercise,
+    program: &Program,
+) -> Result<Option<(&'static Check, Mismatch)>, NotStarted> {
+    program.can_start()?;
+    Ok(exercise
+        .checks
+        .iter()
+        .find_map(|check| (check.run)(program).err().map(|mismatch| (check, mismatch))))
 }
 
 /// A built exercise program, ready to be run by a check.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Program {
     path: PathBuf,
+    /// For the program that holds every wrong solution: which one to be.
+    wrong: Option<String>,
 }
 
 impl Program {
     pub fn new(path: &Path) -> Program {
         Program {
             path: path.to_path_buf(),
+            wrong: None,
+        }
+    }
+
+    /// The wrong solution `name`, from the program `wrong` at `path`.
+    pub fn wrong(path: &Path, name: &str) -> Program {
+        Program {
+            path: path.to_path_buf(),
+            wrong: Some(name.to_string()),
+        }
+    }
+
+    /// Starts the program once (with `--help`, so that it ends at once) to see whether
+    /// it can be started at all.
+    fn can_start(&self) -> Result<(), NotStarted> {
+        let mut command = self.command(&["--help"]);
+        command.stdout(Stdio::null()).stderr(Stdio::null());
+        match command.spawn() {
+            Ok(mut child) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Ok(())
+            }
+            Err(error) => Err(NotStarted {
+                path: self.path.clone(),
+                error,
+            }),
         }
     }
 
@@ -201,10 +259,17 @@ impl Program {
         Ok(server)
     }
 
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(&self.path);
+        command.args(args).env("NO_COLOR", "1");
+        if let Some(name) = &self.wrong {
+            command.env(wrong::WHICH, name);
+        }
+        command
+    }
+
     fn spawn(&self, args: &[&str]) -> Result<Child, Mismatch> {
-        Command::new(&self.path)
-            .args(args)
-            .env("NO_COLOR", "1")
+        self.command(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

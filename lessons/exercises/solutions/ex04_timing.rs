@@ -2,7 +2,7 @@
 //!
 //! An `Instant` taken just before the write and read just after the reply: the time
 //! between is the round trip, pause included. Run it, with 03_server running:
-//! `cargo run --example ex04_timing_solution`.
+//! `cargo run -p exercises --bin ex04_timing_solution`.
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;

@@ -1,7 +1,7 @@
 //! # Solution to ex03_count: count the messages of each session
 //!
 //! A counter local to `session`: each thread has its own, so each client counts from 1.
-//! Run it: `cargo run --example ex03_count_solution`.
+//! Run it: `cargo run -p exercises --bin ex03_count_solution`.
 
 use std::io::{self, BufReader};
 use std::net::{SocketAddr, TcpStream};

@@ -2,7 +2,7 @@
 //!
 //! One `Mutex<BTreeSet<SocketAddr>>` shared by every session: the mutex lets one thread
 //! at a time change or read it, and a `BTreeSet` keeps the addresses sorted.
-//! Run it: `cargo run --example ex03_who_solution`.
+//! Run it: `cargo run -p exercises --bin ex03_who_solution`.
 
 use std::collections::BTreeSet;
 use std::io::{self, BufReader};

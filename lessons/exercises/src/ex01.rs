@@ -246,7 +246,7 @@ fn expect_ranges(program: &Program, cases: &[(&str, &str)]) -> Result<(), Mismat
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parcel::internet_checksum;
+    use tcp_lessons::parcel::internet_checksum;
 
     fn bytes(hex: &str) -> Vec<u8> {
         hex.split(' ')

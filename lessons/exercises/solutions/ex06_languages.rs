@@ -2,7 +2,7 @@
 //!
 //! The language is a local variable of `session`: each client's thread has its own, so
 //! one client's choice cannot change another's, and a new session starts in English.
-//! Run it: `cargo run --example ex06_languages_solution`.
+//! Run it: `cargo run -p exercises --bin ex06_languages_solution`.
 
 use std::io::{self, BufReader};
 use std::net::{SocketAddr, TcpStream};
