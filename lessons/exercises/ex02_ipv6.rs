@@ -55,7 +55,9 @@ fn main() {
 fn listening_socket(addr: SocketAddr) -> io::Result<Socket> {
     // TODO: an IPv4 socket cannot bind an IPv6 address: choose the domain from `addr`.
     let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
-    // See lesson 02: a restarted server may bind while old connections are in TIME_WAIT.
+    // As in lessons 02 and 03: a restarted server may bind its port again while old
+    // connections sit in TIME_WAIT. On Windows, SO_REUSEADDR would let another socket
+    // take the port while we listen on it, so it stays off there.
     #[cfg(not(windows))]
     socket.set_reuse_address(true)?;
     socket.bind(&addr.into())?;

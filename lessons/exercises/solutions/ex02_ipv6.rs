@@ -45,7 +45,9 @@ fn listening_socket(addr: SocketAddr) -> io::Result<Socket> {
     // 127.0.0.1, Domain::IPV6 for ::1. On Linux, by default, an IPv6 socket bound to [::]
     // takes IPv4 clients too (as ::ffff:127.0.0.1), unless set_only_v6(true) comes first.
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    // See lesson 02: a restarted server may bind while old connections are in TIME_WAIT.
+    // As in lessons 02 and 03: a restarted server may bind its port again while old
+    // connections sit in TIME_WAIT. On Windows, SO_REUSEADDR would let another socket
+    // take the port while we listen on it, so it stays off there.
     #[cfg(not(windows))]
     socket.set_reuse_address(true)?;
     socket.bind(&addr.into())?;
