@@ -7,6 +7,7 @@
 //! ```text
 //! The mistake in words, up to the first blank line.
 //! hint: words that the hint of the check that rejects it must contain
+//! os: linux   (only where the mistake shows on one system; this line is optional)
 //!
 //! -the lines of the solution to take out (each after a `-`)
 //! +the lines to put in their place (each after a `+`)
@@ -29,6 +30,7 @@ struct Mistake {
     name: String,
     words: String,
     hint: String,
+    os: Option<String>,
     /// The wrong program's source, or why it could not be made.
     source: Result<String, String>,
 }
@@ -83,16 +85,17 @@ fn read_mistake(exercise: &str, name: &str, file: &Path, solution: &Path) -> Mis
         .take_while(|l| !l.trim().is_empty())
         .collect();
     let rest: Vec<&str> = lines.collect();
-    let hint = words
-        .iter()
-        .chain(&rest)
-        .find_map(|l| l.strip_prefix("hint:"))
-        .unwrap_or_default()
-        .trim()
-        .to_string();
+    let field = |name: &str| {
+        words
+            .iter()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|value| value.trim().to_string())
+    };
+    let hint = field("hint:").unwrap_or_default();
+    let os = field("os:");
     let words = words
         .iter()
-        .filter(|l| !l.starts_with("hint:"))
+        .filter(|l| !l.starts_with("hint:") && !l.starts_with("os:"))
         .map(|l| l.trim())
         .collect::<Vec<_>>()
         .join(" ");
@@ -105,6 +108,7 @@ fn read_mistake(exercise: &str, name: &str, file: &Path, solution: &Path) -> Mis
         name: name.into(),
         words,
         hint,
+        os,
         source,
     }
 }
@@ -178,8 +182,9 @@ fn list(mistakes: &[Mistake]) -> String {
         };
         let _ = writeln!(
             out,
-            "    Wrong {{ exercise: {:?}, name: {:?}, mistake: {:?}, hint: {:?}, problem: {problem} }},",
-            m.exercise, m.name, m.words, m.hint
+            "    Wrong {{ exercise: {:?}, name: {:?}, mistake: {:?}, hint: {:?}, os: {:?}, \
+             problem: {problem} }},",
+            m.exercise, m.name, m.words, m.hint, m.os
         );
     }
     out.push_str("];\n");

@@ -19,7 +19,9 @@ const IPV6: Exercise = Exercise {
         Check {
             what: "`ex02_ipv6 [::1]:0` prints `listening on [::1]:PORT`",
             hint: "an IPv4 socket (Domain::IPV4) cannot bind an IPv6 address: make the domain \
-                   follow the address, Domain::IPV6 for an IPv6 one (addr.is_ipv6() tells)",
+                   follow the address, Domain::IPV6 for an IPv6 one (addr.is_ipv6() tells). \
+                   And bind the address you were given: [::] would be every address of the \
+                   machine, reachable from other machines too",
             run: listens_on_ipv6,
         },
         Check {
@@ -104,8 +106,10 @@ const QUEUE_LENGTHS: Exercise = Exercise {
         Check {
             what: "backlog 1: 2 connections queued (on Linux: backlog + 1)",
             hint: "connect one client after another with TcpStream::connect_timeout, never \
-                   accept, and count the ones that get in until one times out. Linux calls the \
-                   accept queue full only when it holds more than the backlog: backlog + 1",
+                   accept, and count the ones that get in (not the one that timed out). A \
+                   plain connect() to a full queue waits for minutes: Linux drops the SYN, and \
+                   the client sends it again and again. Linux calls the accept queue full \
+                   only when it holds more than the backlog: backlog + 1",
             run: backlog_one,
         },
         Check {

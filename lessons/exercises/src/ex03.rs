@@ -13,7 +13,8 @@ const COUNT: Exercise = Exercise {
     checks: &[
         Check {
             what: "the first message is answered \"Hello, Michael! (message 1)\"",
-            hint: "format the reply with the count: format!(\"Hello, {name}! (message {count})\")",
+            hint: "format the reply with the count, format!(\"Hello, {name}! (message {count})\"), \
+                   and add 1 to the count before the reply: the first message is 1, not 0",
             run: first_message_is_one,
         },
         Check {
@@ -23,7 +24,8 @@ const COUNT: Exercise = Exercise {
         },
         Check {
             what: "a second client counts from 1 again",
-            hint: "keep the count inside session(), so that each client has its own",
+            hint: "keep the count inside session(), so that each client has its own: a static \
+                   (or any counter outside session) is one count shared by every client",
             run: each_session_counts_alone,
         },
     ],
@@ -91,9 +93,16 @@ const TIME: Exercise = Exercise {
             run: time_keeps_greeting,
         },
         Check {
-            what: "`time` does not end the session: a name after it is still greeted",
+            what: "`time` does not end the session: a name after it is still answered",
             hint: "after the time reply, go on with the loop (no break, no return)",
             run: time_goes_on,
+        },
+        Check {
+            what: "`time` gets one reply: the line after it gets its own greeting",
+            hint: "answer `time` with one line and nothing else: an extra reply (the time, \
+                   and then `Hello, time!` as well) is read by the client as the answer to \
+                   its next line. Build one reply per line, in one `match` or `if`/`else`",
+            run: time_gets_one_reply,
         },
     ],
 };
@@ -140,7 +149,34 @@ fn time_keeps_greeting(program: &Program) -> Result<(), Mismatch> {
 fn time_goes_on(program: &Program) -> Result<(), Mismatch> {
     let (_server, mut client) = welcomed(program)?;
     ask(&mut client, "time")?;
-    same("Hello, Michael!", &ask(&mut client, "Michael")?)
+    // Any line will do here: whether it is the right one is the next check's business.
+    client.send(b"Michael\n")?;
+    client
+        .line()
+        .map(drop)
+        .map_err(|m| Mismatch::new("a reply to \"Michael\", sent after \"time\"", m.got))
+}
+
+fn time_gets_one_reply(program: &Program) -> Result<(), Mismatch> {
+    one_reply(program, "time")
+}
+
+/// Sends `command`, reads one line (its reply), then sends a name: the next line must
+/// be that name's greeting. A second reply to `command` would come first. (A session
+/// that ends after `command`, or says nothing more, is another check's business: this
+/// one has nothing to judge then, and passes.)
+fn one_reply(program: &Program, command: &str) -> Result<(), Mismatch> {
+    let (_server, mut client) = welcomed(program)?;
+    ask(&mut client, command)?;
+    client.send(b"Michael\n")?;
+    match client.line() {
+        Ok(reply) if reply == "Hello, Michael!" => Ok(()),
+        Ok(reply) => Err(Mismatch::new(
+            format!("\"Hello, Michael!\" in reply to \"Michael\", the line after {command:?}"),
+            format!("{reply:?}"),
+        )),
+        Err(_) => Ok(()),
+    }
 }
 
 const WHO: Exercise = Exercise {
@@ -151,7 +187,8 @@ const WHO: Exercise = Exercise {
         Check {
             what: "with two clients connected, `who` lists both",
             hint: "keep one set of addresses for all sessions (a Mutex<BTreeSet<SocketAddr>> \
-                   moved into the closure you give serve), insert the peer when its session \
+                   made in main and moved into the closure you give serve: a set made inside \
+                   the closure is a new one per session), insert the peer when its session \
                    starts, and reply \"who\" followed by each address after a space",
             run: who_lists_both,
         },
@@ -171,6 +208,13 @@ const WHO: Exercise = Exercise {
             what: "a name is still greeted: \"Hello, Michael!\"",
             hint: "only the line `who` gets the list; every other line keeps its greeting",
             run: who_keeps_greeting,
+        },
+        Check {
+            what: "`who` gets one reply: the line after it gets its own greeting",
+            hint: "answer `who` with the list and nothing else: an extra reply (the list, and \
+                   then `Hello, who!` as well) is read by the client as the answer to its \
+                   next line. Build one reply per line, in one `match` or `if`/`else`",
+            run: who_gets_one_reply,
         },
     ],
 };
@@ -252,4 +296,8 @@ fn who_is_sorted(program: &Program) -> Result<(), Mismatch> {
 fn who_keeps_greeting(program: &Program) -> Result<(), Mismatch> {
     let (_server, mut client) = welcomed(program)?;
     same("Hello, Michael!", &ask(&mut client, "Michael")?)
+}
+
+fn who_gets_one_reply(program: &Program) -> Result<(), Mismatch> {
+    one_reply(program, "who")
 }

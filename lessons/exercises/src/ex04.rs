@@ -3,6 +3,7 @@
 //! student's client against it.
 
 use super::{Check, Conn, Exercise, Finished, Mismatch, Program, WAIT, listener};
+use socket2::{Domain, Protocol, Socket, Type};
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::ExitStatus;
@@ -27,6 +28,7 @@ fn accept(listener: &TcpListener, ended: &AtomicBool) -> Result<TcpStream, Misma
                 stream.set_nonblocking(false).map_err(Mismatch::from)?;
                 return Ok(stream);
             }
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
             Err(err)
                 if err.kind() == io::ErrorKind::WouldBlock
                     && Instant::now() < deadline
@@ -46,11 +48,11 @@ fn accept(listener: &TcpListener, ended: &AtomicBool) -> Result<TcpStream, Misma
 }
 
 /// Plays lesson 03's server for one client: `Welcome!`, then for each message a pause
-/// of `pause` and `Hello, NAME!`, until `exit` or the end of the connection. Returns
-/// the messages it got, one per read.
+/// (the next of `pauses`, none once they run out) and `Hello, NAME!`, until `exit` or
+/// the end of the connection. Returns the messages it got, one per read.
 fn play_server(
     listener: TcpListener,
-    pause: Duration,
+    pauses: &[Duration],
     ended: &AtomicBool,
 ) -> Result<Vec<String>, Mismatch> {
     let mut client = Conn::from_stream(accept(&listener, ended)?).map_err(Mismatch::from)?;
@@ -65,7 +67,7 @@ fn play_server(
         if message == "exit" {
             return Ok(got);
         }
-        thread::sleep(pause);
+        thread::sleep(pauses.get(got.len() - 1).copied().unwrap_or_default());
         client.send(format!("Hello, {message}!").as_bytes())?;
     }
 }
@@ -97,16 +99,27 @@ const TIMING: Exercise = Exercise {
     task: "print each reply with its round-trip time: Hello, Michael! (1000.334 ms)",
     checks: &[
         Check {
-            what: "each reply is printed with its time: Hello, Michael! (150.212 ms)",
-            hint: "print the reply and then the time in milliseconds, in brackets: \
-                   format!(\"{reply} ({:.3} ms)\", took.as_secs_f64() * 1000.0)",
+            what: "each reply is printed with its time, in ms with three decimals: \
+                   Hello, Michael! (400.212 ms)",
+            hint: "print the reply and then the time in milliseconds with three decimals, in \
+                   brackets: format!(\"{reply} ({:.3} ms)\", took.as_secs_f64() * 1000.0). \
+                   as_millis() would drop the microseconds",
             run: each_reply_is_timed,
         },
         Check {
-            what: "the times are the round trips: at least the server's pause of 150 ms",
-            hint: "take Instant::now() just before write_all, and read .elapsed() on it just \
-                   after the reply has been read: the pause lies between the two",
+            what: "the times are the round trips: each at least the server's pause before \
+                   that reply (400 ms, then 100 ms)",
+            hint: "take Instant::now() just before write_all, and read .elapsed() on it only \
+                   after the reply has been read: the server's pause lies between the two",
             run: times_are_round_trips,
+        },
+        Check {
+            what: "each time is its own round trip: Tracy's (a 100 ms pause) is shorter than \
+                   Michael's (a 400 ms pause)",
+            hint: "take a new Instant::now() for each name, just before its write: an Instant \
+                   taken once, before the loop, gives the time since the start, which grows \
+                   with every reply",
+            run: each_time_is_its_own,
         },
         Check {
             what: "every name is sent and answered, then `exit` is sent",
@@ -117,33 +130,45 @@ const TIMING: Exercise = Exercise {
     ],
 };
 
-/// How long the check's server waits before each reply.
-const PAUSE: Duration = Duration::from_millis(150);
+/// How long the check's server waits before its reply to each name: the first pause is
+/// the longest, so that a time that adds up the round trips shows.
+const PAUSES: [Duration; 3] = [
+    Duration::from_millis(400),
+    Duration::from_millis(100),
+    Duration::from_millis(100),
+];
 
-/// The client's output against a server that pauses [`PAUSE`] before each reply.
+/// The client's output against a server that pauses [`PAUSES`] before its replies.
 fn timed_run(program: &Program) -> Result<(Finished, Result<Vec<String>, Mismatch>), Mismatch> {
     let (listener, addr) = listener()?;
     let addr = addr.to_string();
     let mut args = vec![addr.as_str()];
     args.extend(NAMES);
     converse(program, &args, move |ended| {
-        play_server(listener, PAUSE, ended)
+        play_server(listener, &PAUSES, ended)
     })
 }
 
-/// The milliseconds printed after `Hello, NAME!` on some line of `output`: an error
-/// that shows the line (or the whole output) when there is none.
+/// The milliseconds printed after `Hello, NAME!`, with three decimals, on some line of
+/// `output`: an error that shows the line (or the whole output) when there is none.
 fn time_of(name: &str, output: &str) -> Result<f64, Mismatch> {
     let greeting = format!("Hello, {name}!");
-    let expected = format!("a line \"{greeting} (N ms)\"");
+    let expected = format!("a line \"{greeting} (N.NNN ms)\"");
     let Some(line) = output.lines().find(|line| line.contains(&greeting)) else {
         return Err(Mismatch::new(expected, format!("the output {output:?}")));
     };
     let after = line.split(&greeting).nth(1).unwrap_or_default().trim();
+    let three_decimals = |number: &str| {
+        number
+            .split_once('.')
+            .is_some_and(|(_, decimals)| decimals.len() == 3)
+    };
     after
         .strip_prefix('(')
         .and_then(|rest| rest.strip_suffix("ms)"))
-        .and_then(|number| number.trim().parse::<f64>().ok())
+        .map(str::trim)
+        .filter(|number| three_decimals(number))
+        .and_then(|number| number.parse::<f64>().ok())
         .ok_or_else(|| Mismatch::new(expected, format!("{line:?}")))
 }
 
@@ -155,12 +180,22 @@ fn each_reply_is_timed(program: &Program) -> Result<(), Mismatch> {
     Ok(())
 }
 
+/// A timing check that fails gets a second run: a moment when the machine held the
+/// client up can make one time long; a mistake fails both runs.
+fn twice(check: impl Fn() -> Result<(), Mismatch>) -> Result<(), Mismatch> {
+    check().or_else(|_| check())
+}
+
 fn times_are_round_trips(program: &Program) -> Result<(), Mismatch> {
+    twice(|| round_trips_once(program))
+}
+
+fn round_trips_once(program: &Program) -> Result<(), Mismatch> {
     let (finished, _) = timed_run(program)?;
-    let least = PAUSE.as_secs_f64() * 1000.0;
-    // A generous upper bound: a busy machine may be slow, but not by a second.
-    let most = least + 1000.0;
-    for name in NAMES {
+    for (name, pause) in NAMES.iter().zip(PAUSES) {
+        let least = pause.as_secs_f64() * 1000.0;
+        // A generous upper bound: a busy machine may be slow, but not by a second.
+        let most = least + 1000.0;
         let ms = time_of(name, &finished.stdout)?;
         if !(least..most).contains(&ms) {
             return Err(Mismatch::new(
@@ -170,6 +205,25 @@ fn times_are_round_trips(program: &Program) -> Result<(), Mismatch> {
         }
     }
     Ok(())
+}
+
+fn each_time_is_its_own(program: &Program) -> Result<(), Mismatch> {
+    twice(|| own_time_once(program))
+}
+
+fn own_time_once(program: &Program) -> Result<(), Mismatch> {
+    let (finished, _) = timed_run(program)?;
+    let michael = time_of(NAMES[0], &finished.stdout)?;
+    let tracy = time_of(NAMES[1], &finished.stdout)?;
+    // An ordering, not a threshold: 300 ms apart, whatever the machine's load.
+    if tracy < michael {
+        Ok(())
+    } else {
+        Err(Mismatch::new(
+            format!("Tracy's time below Michael's ({michael:.3} ms)"),
+            format!("{tracy:.3} ms"),
+        ))
+    }
 }
 
 fn dialogue_is_whole(program: &Program) -> Result<(), Mismatch> {
@@ -196,7 +250,8 @@ const RETRY: Exercise = Exercise {
             what: "with nothing listening, it says \"connection refused, retrying (1 of 5)\", \
                    and so on up to (5 of 5)",
             hint: "match the error of TcpStream::connect: on io::ErrorKind::ConnectionRefused, \
-                   count the retry, print the line and loop to connect again",
+                   count the retry, print the line and loop to connect again. 5 retries come \
+                   after the first try: 6 tries in all",
             run: says_it_retries,
         },
         Check {
@@ -208,7 +263,8 @@ const RETRY: Exercise = Exercise {
         Check {
             what: "after the fifth retry it gives up: one line on stderr, exit status 1",
             hint: "after 5 retries, return the last error from connect(): main already \
-                   turns it into one line and exit status 1",
+                   turns it into one line and exit status 1. A panic (panic!, unwrap, expect) \
+                   prints more and exits with 101",
             run: gives_up,
         },
         Check {
@@ -221,14 +277,18 @@ const RETRY: Exercise = Exercise {
     ],
 };
 
-/// An address on 127.0.0.1 where nothing listens: a port the kernel just gave us, freed.
-/// It has carried no connection, so no TIME_WAIT holds it and the check can listen on it
-/// again. (Linux gives `bind` to port 0 and `connect` ports of different parity, so the
-/// client cannot happen to connect from this very port to itself.)
-fn free_address() -> Result<SocketAddr, Mismatch> {
-    let (listener, addr) = listener()?;
-    drop(listener);
-    Ok(addr)
+/// A port of 127.0.0.1 held but not listened on: a connect there is refused (the kernel
+/// finds no listener and answers with a RST), and no other program, nor another check
+/// running beside this one, can take the port while the socket is held. Calling
+/// `listen` on it later makes it the listener.
+fn held_port() -> Result<(Socket, SocketAddr), Mismatch> {
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
+    socket.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())?;
+    let addr = socket
+        .local_addr()?
+        .as_socket()
+        .ok_or_else(|| Mismatch::new("an IPv4 address", "another kind"))?;
+    Ok((socket, addr))
 }
 
 /// What the client did against an address where nothing listens.
@@ -261,9 +321,9 @@ fn refused_run(program: &Program) -> Result<Refused, Mismatch> {
     };
     let run = cell.get_or_init(|| {
         let refused = || -> Result<Refused, Mismatch> {
-            let addr = free_address()?.to_string();
+            let (_held, addr) = held_port()?;
             let started = Instant::now();
-            let finished = program.run(&[&addr], "")?;
+            let finished = program.run(&[&addr.to_string()], "")?;
             Ok(Refused {
                 status: finished.status,
                 stdout: finished.stdout,
@@ -336,16 +396,13 @@ fn gives_up(program: &Program) -> Result<(), Mismatch> {
 }
 
 fn gets_through_late_server(program: &Program) -> Result<(), Mismatch> {
-    let addr = free_address()?;
+    let (held, addr) = held_port()?;
     let late = move |ended: &AtomicBool| {
         thread::sleep(Duration::from_millis(300));
-        let listener = TcpListener::bind(addr).map_err(|err| {
-            Mismatch::new(
-                format!("the check to listen on {addr} again"),
-                err.to_string(),
-            )
+        held.listen(128).map_err(|err| {
+            Mismatch::new(format!("the check to listen on {addr}"), err.to_string())
         })?;
-        play_server(listener, Duration::ZERO, ended)
+        play_server(held.into(), &[], ended)
     };
     let (finished, got) = converse(program, &[&addr.to_string()], late)?;
     if !finished.stdout.contains("Welcome!") {

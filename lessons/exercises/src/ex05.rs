@@ -5,8 +5,8 @@
 //! `ex05_reassemble` is a client: the checks play a line server that sends its
 //! messages in pieces.
 
-use super::{Check, Conn, Exercise, Mismatch, Program, WAIT, listener};
-use std::io::{self, BufRead, BufReader, ErrorKind, Read, Write};
+use super::{Check, Conn, Exercise, Mismatch, Program, WAIT, listener, read_once};
+use std::io::{self, BufRead, BufReader, ErrorKind, Write};
 use std::net::{TcpListener, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -178,13 +178,12 @@ fn read_exactly(client: &mut Conn, buf: &mut [u8], what: &str) -> Result<(), Mis
     let mut stream = client.stream();
     let mut filled = 0;
     while filled < buf.len() {
-        let then = match stream.read(&mut buf[filled..]) {
+        let then = match read_once(&mut stream, &mut buf[filled..]) {
             Ok(0) => "the connection closed".to_string(),
             Ok(n) => {
                 filled += n;
                 continue;
             }
-            Err(err) if err.kind() == ErrorKind::Interrupted => continue,
             Err(err) => words(&err),
         };
         let got = match filled {
@@ -200,7 +199,7 @@ fn read_exactly(client: &mut Conn, buf: &mut [u8], what: &str) -> Result<(), Mis
 fn closed(client: &mut Conn, when: &str) -> Result<(), Mismatch> {
     let expected = format!("the connection to close {when}");
     let mut buffer = [0; 64];
-    match client.stream().read(&mut buffer) {
+    match read_once(&mut client.stream(), &mut buffer) {
         Ok(0) => Ok(()),
         // A close with unread bytes in the server's socket is a reset: closed too.
         Err(err) if err.kind() == ErrorKind::ConnectionReset => Ok(()),
@@ -320,6 +319,7 @@ fn accept(listener: &TcpListener) -> Result<TcpStream, Mismatch> {
                 stream.set_nonblocking(false)?;
                 return Ok(stream);
             }
+            Err(err) if err.kind() == ErrorKind::Interrupted => {}
             Err(err) if err.kind() == ErrorKind::WouldBlock && Instant::now() < deadline => {
                 thread::sleep(Duration::from_millis(5));
             }

@@ -1,52 +1,53 @@
 //! The checks of the exercises on lesson 06.
 
-use super::{Check, Conn, Exercise, Mismatch, Program, Server, WAIT};
+use super::{Check, Conn, Exercise, Mismatch, Program, Server, WAIT, read_once};
 use socket2::SockRef;
-use std::io::{ErrorKind, Read};
-use std::time::Duration;
+use std::io::{ErrorKind, Write};
+use std::time::{Duration, Instant};
 
-pub const ALL: &[Exercise] = &[LANGUAGES, CHAT];
+pub const ALL: &[Exercise] = &[DEADLINE, CHAT];
 
-const LANGUAGES: Exercise = Exercise {
-    name: "ex06_languages",
+const DEADLINE: Exercise = Exercise {
+    name: "ex06_deadline",
     lesson: "06_hardened_server",
-    task: "let each client choose its language: lang fr, then Bonjour, NAME !",
+    task: "give every line a deadline: `too slow, bye` to a line not whole in time",
     checks: &[
         Check {
-            what: "a session starts in English: \"Michael\" gets \"Hello, Michael!\"",
-            hint: "start every session with the language \"en\", and greet in it",
-            run: english_by_default,
+            what: "a line that comes in time is greeted: \"Michael\" gets \"Hello, Michael!\"",
+            hint: "keep the dialogue as it is: Welcome!, then Hello, NAME! for each line",
+            run: greets,
         },
         Check {
-            what: "\"lang fr\" gets \"ok, fr\", then \"Michael\" gets \"Bonjour, Michael !\"",
-            hint: "look for lines that start with \"lang \" (line.strip_prefix(\"lang \")), \
-                   keep the language in a variable of the session and answer \"ok, fr\"; \
-                   French puts a space before the !",
-            run: french,
+            what: "a client that sends nothing gets \"too slow, bye\" once its line's time \
+                   (--line-ms 1000) is up, and the connection closes",
+            hint: "when a read fails with a timeout (is_timeout: WouldBlock on Linux and \
+                   macOS, TimedOut on Windows), write `too slow, bye` and end the session",
+            run: silent_client,
         },
         Check {
-            what: "\"lang de\" then gives \"Hallo, Michael!\", \"lang zh\" \"你好，Michael！\"",
-            hint: "one greeting per language, chosen with a match on the session's language; \
-                   the Chinese one uses the full-width ， and ！",
-            run: german_and_chinese,
+            what: "a line sent one byte every 100 ms, 4 s in all, gets \"too slow, bye\" \
+                   when its time is up, before it is whole",
+            hint: "a read timeout counts from the last byte that came: a client that sends \
+                   a byte at a time never trips it. Give the line a deadline (an Instant), \
+                   and before each read make the time left until it the socket's read \
+                   timeout: a struct of your own that implements Read, between the socket \
+                   and the BufReader, can do it. Checking the clock once the line has come \
+                   is too late: the thread has waited for all of it",
+            run: trickled_line,
         },
         Check {
-            what: "\"lang en\" brings English back: \"Hello, Michael!\"",
-            hint: "\"en\" is a language like the others: accept it and answer \"ok, en\"",
-            run: back_to_english,
+            what: "each line has a deadline of its own: ten lines, 250 ms apart (2.5 s in \
+                   all), are all greeted",
+            hint: "set a new deadline before each line, not one for the whole session: \
+                   reader.get_mut() reaches your reader inside the BufReader",
+            run: every_line_its_own,
         },
         Check {
-            what: "\"lang xx\" gets \"error: unknown language xx (try en, fr, de, zh)\", \
-                   and the session goes on in its language",
-            hint: "answer the error as a reply, leave the language as it was, and keep \
-                   reading: a bad command is not a reason to close",
-            run: unknown_language,
-        },
-        Check {
-            what: "one client's language does not change another's",
-            hint: "keep the language in a local variable of session(): each client's thread \
-                   has its own. A static or a shared variable is seen by every session",
-            run: sessions_apart,
+            what: "two lines sent in one write get two greetings",
+            hint: "make the BufReader once, for the whole session, and change the deadline \
+                   through reader.get_mut(): a new one per line throws away what the last \
+                   one read ahead (here, the second line)",
+            run: two_lines_at_once,
         },
     ],
 };
@@ -93,13 +94,18 @@ const CHAT: Exercise = Exercise {
     ],
 };
 
-// ---- ex06_languages ----------------------------------------------------------------
+// ---- ex06_deadline -----------------------------------------------------------------
 
-/// Connects to `server` and reads the welcome.
-fn welcomed(server: &Server) -> Result<Conn, Mismatch> {
+/// The time the checks give each line: `--line-ms 1000`.
+const LINE_TIME: Duration = Duration::from_millis(1000);
+
+/// Starts the server with a line time of [`LINE_TIME`], connects and reads the welcome.
+fn deadline_server(program: &Program) -> Result<(Server, Conn), Mismatch> {
+    let ms = LINE_TIME.as_millis().to_string();
+    let server = program.server(&["--line-ms", &ms])?;
     let mut client = server.connect()?;
     client.expect("Welcome!\n")?;
-    Ok(client)
+    Ok((server, client))
 }
 
 /// Sends `line`, and compares the reply with `expected`.
@@ -113,72 +119,191 @@ fn says(client: &mut Conn, line: &str, expected: &str) -> Result<(), Mismatch> {
     }
 }
 
-/// Starts the server, connects, and has the exchanges `talk` lists.
-fn dialogue(program: &Program, talk: &[(&str, &str)]) -> Result<(), Mismatch> {
-    let server = program.server(&[])?;
-    let mut client = welcomed(&server)?;
-    for (line, reply) in talk {
-        says(&mut client, line, reply)?;
+fn greets(program: &Program) -> Result<(), Mismatch> {
+    let (_server, mut client) = deadline_server(program)?;
+    says(&mut client, "Michael", "Hello, Michael!")
+}
+
+fn silent_client(program: &Program) -> Result<(), Mismatch> {
+    let (_server, mut client) = deadline_server(program)?;
+    let began = Instant::now();
+    let line = client.line()?;
+    let waited = began.elapsed();
+    if line != "too slow, bye" {
+        return Err(Mismatch::new("\"too slow, bye\"", format!("{line:?}")));
+    }
+    // A lower bound only: a busy machine makes the goodbye late, never early. (The
+    // server's clock started a moment before ours, when it sent the welcome.)
+    if waited < LINE_TIME * 8 / 10 {
+        return Err(Mismatch::new(
+            format!("the goodbye after the line's time, {LINE_TIME:?}"),
+            format!("it came after {waited:.0?}"),
+        ));
+    }
+    client.expect_closed()
+}
+
+/// The line the trickle check sends, one byte at a time.
+const SLOW_LINE: &[u8] = b"Michael Tracy Sarah Alice Bob Carol Evan";
+/// The pause after each byte of [`SLOW_LINE`]: 40 bytes take 4 s, four times the line's
+/// time.
+const TRICKLE: Duration = Duration::from_millis(100);
+
+/// What one run of a timing check found: a verdict, or that the check itself was held
+/// up (a busy machine, a stopped process) for long enough to explain what it saw.
+enum Run {
+    Verdict(Result<(), Mismatch>),
+    HeldUp(Duration),
+}
+
+/// Runs a timing check up to three times while it was held up: the machine's load must
+/// not decide it, neither way.
+fn unless_held_up(run: impl Fn() -> Result<Run, Mismatch>) -> Result<(), Mismatch> {
+    let mut gaps = Vec::new();
+    while gaps.len() < 3 {
+        match run()? {
+            Run::Verdict(verdict) => return verdict,
+            Run::HeldUp(gap) => gaps.push(gap),
+        }
+    }
+    Err(Mismatch::new(
+        "one run of this check that the machine did not hold up",
+        format!(
+            "three runs, the check's own steps held up for {gaps:.1?}: the machine is too \
+             busy to tell. Run the check again"
+        ),
+    ))
+}
+
+fn trickled_line(program: &Program) -> Result<(), Mismatch> {
+    unless_held_up(|| trickle_once(program))
+}
+
+/// Sends [`SLOW_LINE`] a byte at a time, [`TRICKLE`] apart, and looks for the goodbye.
+fn trickle_once(program: &Program) -> Result<Run, Mismatch> {
+    let (_server, client) = deadline_server(program)?;
+    let mut stream = client.stream();
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(TRICKLE))?;
+    let began = Instant::now();
+    let mut last_byte = began;
+    // The longest time between two of our bytes: one longer than half the line's time
+    // could trip a mere read timeout, and then the goodbye proves nothing.
+    let mut longest = Duration::ZERO;
+    let mut reply = Vec::new();
+    let mut sent = 0;
+    let mut closed = false;
+    // One byte, then up to TRICKLE for a reply; stop at a whole reply or a close.
+    while sent < SLOW_LINE.len() && !reply.contains(&b'\n') && !closed {
+        longest = longest.max(last_byte.elapsed());
+        if stream.write_all(&SLOW_LINE[sent..=sent]).is_err() {
+            closed = true;
+            break;
+        }
+        last_byte = Instant::now();
+        sent += 1;
+        let mut buffer = [0; 256];
+        match read_once(&mut stream, &mut buffer) {
+            Ok(0) => closed = true,
+            Ok(n) => reply.extend_from_slice(&buffer[..n]),
+            Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => closed = true,
+        }
+    }
+    let expected = format!(
+        "\"too slow, bye\" about {LINE_TIME:?} after the line began, before its {} bytes \
+         had all come",
+        SLOW_LINE.len()
+    );
+    // The wait after the last byte counts too: the reply may have come during it.
+    longest = longest.max(last_byte.elapsed());
+    let text = String::from_utf8_lossy(&reply).trim_end().to_string();
+    if (!text.is_empty() || closed) && longest >= LINE_TIME / 2 {
+        return Ok(Run::HeldUp(longest));
+    }
+    if text == "too slow, bye" && sent < SLOW_LINE.len() {
+        return Ok(Run::Verdict(Ok(())));
+    }
+    if !text.is_empty() || closed {
+        let how = if text.is_empty() {
+            "the connection closed without a word".to_string()
+        } else {
+            format!("{text:?}")
+        };
+        return Ok(Run::Verdict(Err(Mismatch::new(
+            expected,
+            format!("{how}, {:.1?} in, after {sent} bytes", began.elapsed()),
+        ))));
+    }
+    // Nothing while the line came: end it, and show what the server says then.
+    stream.set_read_timeout(Some(WAIT))?;
+    stream.write_all(b"\n")?;
+    let mut buffer = [0; 256];
+    let then = match read_once(&mut stream, &mut buffer) {
+        Ok(0) => "the connection closed".to_string(),
+        Ok(n) => format!("{:?}", String::from_utf8_lossy(&buffer[..n]).trim_end()),
+        Err(err) => err.to_string(),
+    };
+    Ok(Run::Verdict(Err(Mismatch::new(
+        expected,
+        format!(
+            "no reply while its bytes came for {:.1?}; once it was whole: {then}",
+            began.elapsed()
+        ),
+    ))))
+}
+
+/// The pause between the lines of [`every_line_its_own`].
+const BETWEEN_LINES: Duration = Duration::from_millis(250);
+
+fn every_line_its_own(program: &Program) -> Result<(), Mismatch> {
+    unless_held_up(|| lines_apart_once(program))
+}
+
+/// Sends ten lines, [`BETWEEN_LINES`] apart, each after the reply to the one before.
+fn lines_apart_once(program: &Program) -> Result<Run, Mismatch> {
+    let (_server, mut client) = deadline_server(program)?;
+    let began = Instant::now();
+    let mut last_sent = began;
+    for n in 1..=10 {
+        let name = format!("Michael{n}");
+        if n > 1 {
+            std::thread::sleep(BETWEEN_LINES);
+        }
+        // The server waited for this line at most since we sent the last one: the
+        // pause, a round trip, and whatever held us up.
+        let gap = last_sent.elapsed();
+        last_sent = Instant::now();
+        if let Err(m) = says(&mut client, &name, &format!("Hello, {name}!")) {
+            if gap >= LINE_TIME / 2 {
+                return Ok(Run::HeldUp(gap));
+            }
+            return Ok(Run::Verdict(Err(Mismatch::new(
+                format!(
+                    "{}, line {n} of 10, {:.1?} into the session",
+                    m.expected,
+                    began.elapsed()
+                ),
+                m.got,
+            ))));
+        }
+    }
+    Ok(Run::Verdict(Ok(())))
+}
+
+fn two_lines_at_once(program: &Program) -> Result<(), Mismatch> {
+    let (_server, mut client) = deadline_server(program)?;
+    client.send(b"Michael\nTracy\n")?;
+    for expected in ["Hello, Michael!", "Hello, Tracy!"] {
+        let got = client.line()?;
+        if got != expected {
+            return Err(Mismatch::new(
+                format!("{expected:?}, for the lines \"Michael\" and \"Tracy\" sent at once"),
+                format!("{got:?}"),
+            ));
+        }
     }
     Ok(())
-}
-
-fn english_by_default(program: &Program) -> Result<(), Mismatch> {
-    dialogue(program, &[("Michael", "Hello, Michael!")])
-}
-
-fn french(program: &Program) -> Result<(), Mismatch> {
-    dialogue(
-        program,
-        &[("lang fr", "ok, fr"), ("Michael", "Bonjour, Michael !")],
-    )
-}
-
-fn german_and_chinese(program: &Program) -> Result<(), Mismatch> {
-    dialogue(
-        program,
-        &[
-            ("lang de", "ok, de"),
-            ("Michael", "Hallo, Michael!"),
-            ("lang zh", "ok, zh"),
-            ("Michael", "你好，Michael！"),
-        ],
-    )
-}
-
-fn back_to_english(program: &Program) -> Result<(), Mismatch> {
-    dialogue(
-        program,
-        &[
-            ("lang fr", "ok, fr"),
-            ("lang en", "ok, en"),
-            ("Michael", "Hello, Michael!"),
-        ],
-    )
-}
-
-fn unknown_language(program: &Program) -> Result<(), Mismatch> {
-    dialogue(
-        program,
-        &[
-            ("lang de", "ok, de"),
-            ("lang xx", "error: unknown language xx (try en, fr, de, zh)"),
-            ("Tracy", "Hallo, Tracy!"),
-        ],
-    )
-}
-
-fn sessions_apart(program: &Program) -> Result<(), Mismatch> {
-    let server = program.server(&[])?;
-    let mut first = welcomed(&server)?;
-    let mut second = welcomed(&server)?;
-    says(&mut first, "lang de", "ok, de")?;
-    says(&mut second, "Tracy", "Hello, Tracy!")?;
-    says(&mut first, "Michael", "Hallo, Michael!")?;
-    // A session that starts after another chose French starts in English all the same.
-    says(&mut first, "lang fr", "ok, fr")?;
-    let mut third = welcomed(&server)?;
-    says(&mut third, "Sarah", "Hello, Sarah!")
 }
 
 // ---- ex06_chat ---------------------------------------------------------------------
@@ -283,7 +408,7 @@ fn after_half_a_line(program: &Program) -> Result<(), Mismatch> {
 fn let_go(c: &mut Member) -> Result<(), Mismatch> {
     let expected = "C to read the end of the stream: the server closed C's connection";
     let mut buffer = [0; 256];
-    match c.conn.stream().read(&mut buffer) {
+    match read_once(&mut c.conn.stream(), &mut buffer) {
         Ok(0) => Ok(()),
         Err(err) if err.kind() == ErrorKind::ConnectionReset => Ok(()),
         Ok(n) => Err(Mismatch::new(

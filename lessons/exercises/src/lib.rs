@@ -377,7 +377,7 @@ impl Conn {
         let mut got = vec![0; expected.len()];
         let mut filled = 0;
         while filled < got.len() {
-            match self.reader.read(&mut got[filled..]) {
+            match read_once(&mut self.reader, &mut got[filled..]) {
                 Ok(0) => break,
                 Ok(n) => filled += n,
                 Err(err) => {
@@ -400,7 +400,7 @@ impl Conn {
     /// One read of whatever has arrived (up to 4096 bytes), as text.
     pub fn read_some(&mut self) -> Result<String, Mismatch> {
         let mut buffer = [0; 4096];
-        match self.reader.read(&mut buffer) {
+        match read_once(&mut self.reader, &mut buffer) {
             Ok(n) => Ok(String::from_utf8_lossy(&buffer[..n]).into_owned()),
             Err(err) => Err(Mismatch::new("a reply", describe(&err))),
         }
@@ -428,6 +428,18 @@ pub fn listener() -> Result<(TcpListener, SocketAddr), Mismatch> {
     let listener = TcpListener::bind("127.0.0.1:0").map_err(Mismatch::from)?;
     let addr = listener.local_addr().map_err(Mismatch::from)?;
     Ok((listener, addr))
+}
+
+/// One read, tried again when a signal interrupted it. (On Linux a socket read with a
+/// timeout fails with EINTR when the process was stopped and continued, even with no
+/// signal handler: a check must not take that for the program's doing.)
+pub fn read_once(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match reader.read(buf) {
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            done => return done,
+        }
+    }
 }
 
 /// A timeout in words a student understands.

@@ -22,6 +22,9 @@ pub struct Wrong {
     pub mistake: &'static str,
     /// Words that the hint of the check that rejects it contains.
     pub hint: &'static str,
+    /// The one system where the mistake shows (as `std::env::consts::OS` names it), if
+    /// it shows on one only.
+    pub os: Option<&'static str>,
     /// Why build.rs could not make it (its change no longer applies to the solution).
     pub problem: Option<&'static str>,
 }

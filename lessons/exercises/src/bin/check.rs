@@ -105,11 +105,29 @@ fn print_results(results: &Results) -> usize {
                 println!("  {} {}", "✗".red().bold(), check.what);
                 println!("      expected: {}", mismatch.expected);
                 println!("      got:      {}", mismatch.got.yellow());
-                println!("      {} {}", "hint:".cyan(), check.hint);
+                println!("      {} {}", "hint:".cyan(), wrapped(check.hint, 12));
             }
         }
     }
     failed
+}
+
+/// `text` in lines of at most 90 columns, the second and later ones indented by
+/// `indent` spaces (the first is printed after a label as wide).
+fn wrapped(text: &str, indent: usize) -> String {
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let line = lines.last_mut().expect("one line at least");
+        if !line.is_empty() && indent + line.chars().count() + 1 + word.chars().count() > 90 {
+            lines.push(word.to_string());
+        } else {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+    }
+    lines.join(&format!("\n{}", " ".repeat(indent)))
 }
 
 /// Runs the checks; a program that cannot be started at all is said so, plainly.
