@@ -18,6 +18,7 @@ use exercises::profile::Profile;
 use exercises::wrong::{self, Wrong};
 use exercises::{Exercise, Program, Results};
 use std::path::PathBuf;
+use std::process::Stdio;
 use std::thread;
 use tcp_lessons::args::Args;
 use tcp_lessons::say::fail;
@@ -173,7 +174,8 @@ fn check_wrong(exercise: &'static Exercise) {
     }
 }
 
-/// Builds every exercise, checks each, and prints one line per exercise.
+/// Builds every exercise, checks each, and prints one line per exercise. One that does
+/// not compile is said so, and the others are checked all the same.
 fn list_all(solution: bool) {
     let exercises = exercises::exercises();
     let programs: Vec<String> = exercises
@@ -182,23 +184,50 @@ fn list_all(solution: bool) {
         .collect();
     let names: Vec<&str> = programs.iter().map(String::as_str).collect();
     println!("Building {} exercises...", names.len());
-    let binaries = build(&names);
+    let profile = profile();
+    let binaries: Vec<Option<PathBuf>> = if cargo_build(&profile, &names, false) {
+        names
+            .iter()
+            .map(|name| Some(profile.program(name)))
+            .collect()
+    } else {
+        // One at a time, to tell the ones that compile from the others.
+        names
+            .iter()
+            .map(|name| cargo_build(&profile, &[name], false).then(|| profile.program(name)))
+            .collect()
+    };
     println!(
         "Checking them, all at once (a check that fails may wait {:?})...",
         exercises::WAIT
     );
     // Each exercise runs its own programs on its own ports: they can run side by side.
-    let all_results: Vec<Results> = thread::scope(|scope| {
+    let all_results: Vec<Option<Results>> = thread::scope(|scope| {
         let runs: Vec<_> = exercises
             .iter()
             .zip(&binaries)
-            .map(|(exercise, binary)| scope.spawn(move || checked(exercise, &Program::new(binary))))
+            .map(|(exercise, binary)| {
+                scope.spawn(move || {
+                    binary
+                        .as_ref()
+                        .map(|binary| checked(exercise, &Program::new(binary)))
+                })
+            })
             .collect();
         runs.into_iter()
             .map(|run| run.join().expect("a check panicked"))
             .collect()
     });
     for ((exercise, program), results) in exercises.iter().zip(&programs).zip(all_results) {
+        let Some(results) = results else {
+            println!(
+                "{} {program:<28} does not compile: `cargo exercise {}{}` shows cargo's messages",
+                "✗".red().bold(),
+                exercise.name,
+                if solution { " --solution" } else { "" }
+            );
+            continue;
+        };
         let passed = results.iter().filter(|(_, r)| r.is_ok()).count();
         let mark = if passed == results.len() {
             "✓".green().bold()
@@ -224,16 +253,32 @@ fn program_name(exercise: &Exercise, solution: bool) -> String {
     }
 }
 
+/// The profile this checker was built with: the programs it checks are built with it.
+fn profile() -> Profile {
+    Profile::current()
+        .unwrap_or_else(|err| fail(format!("cannot tell where the checker runs from: {err}")))
+}
+
 /// Builds the programs with cargo, with this checker's own profile, and returns their
-/// paths: beside this checker.
+/// paths: beside this checker. Exits with cargo's messages if they do not compile.
 fn build(names: &[&str]) -> Vec<PathBuf> {
-    let profile = Profile::current()
-        .unwrap_or_else(|err| fail(format!("cannot tell where the checker runs from: {err}")));
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    match profile.build_command(&cargo, names).status() {
-        Ok(status) if status.success() => {}
-        Ok(_) => fail("the build failed: cargo's messages above say where"),
-        Err(err) => fail(format!("cannot run cargo: {err}")),
+    let profile = profile();
+    if !cargo_build(&profile, names, true) {
+        fail("the build failed: cargo's messages above say where");
     }
     names.iter().map(|name| profile.program(name)).collect()
+}
+
+/// Runs `cargo build` for the programs; whether they built. Cargo's messages reach the
+/// terminal only if `show`.
+fn cargo_build(profile: &Profile, names: &[&str], show: bool) -> bool {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = profile.build_command(&cargo, names);
+    if !show {
+        command.stderr(Stdio::null());
+    }
+    match command.status() {
+        Ok(status) => status.success(),
+        Err(err) => fail(format!("cannot run cargo: {err}")),
+    }
 }
