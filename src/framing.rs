@@ -150,7 +150,6 @@ fn read_fully(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
     use std::io::BufReader;
 
     /// A reader that hands out `data` in pieces of the given sizes (then the rest),
@@ -179,102 +178,152 @@ mod tests {
         Pieces { data, at: 0, sizes }
     }
 
-    fn all_lines(data: Vec<u8>, sizes: Vec<usize>, max: usize) -> Result<Vec<Vec<u8>>, FrameError> {
-        // A tiny buffer, so the reader's own buffering does not hide the pieces.
-        let mut reader = BufReader::with_capacity(3, pieces(data, sizes));
+    /// Every way to cut `len` bytes into one, two or three pieces, as the sizes of the
+    /// pieces before the last: every cut point, and every pair of cut points.
+    fn cuts(len: usize) -> impl Iterator<Item = Vec<usize>> {
+        (0..=len).flat_map(move |a| {
+            (a..=len).map(move |b| [a, b - a].into_iter().filter(|&s| s > 0).collect())
+        })
+    }
+
+    /// The buffer sizes the line tests read through: one byte (every byte is a read),
+    /// three (smaller than any line), and the usual kind (larger than all of them).
+    const BUFFERS: [usize; 3] = [1, 3, 64];
+
+    fn all_lines(
+        data: &[u8],
+        sizes: Vec<usize>,
+        buffer: usize,
+        max: usize,
+    ) -> Result<Vec<Vec<u8>>, FrameError> {
+        let mut reader = BufReader::with_capacity(buffer, pieces(data.to_vec(), sizes));
         std::iter::from_fn(|| read_line(&mut reader, max).transpose()).collect()
     }
 
-    fn all_frames(
-        data: Vec<u8>,
-        sizes: Vec<usize>,
-        max: usize,
-    ) -> Result<Vec<Vec<u8>>, FrameError> {
-        let mut reader = pieces(data, sizes);
+    fn all_frames(data: &[u8], sizes: Vec<usize>, max: usize) -> Result<Vec<Vec<u8>>, FrameError> {
+        let mut reader = pieces(data.to_vec(), sizes);
         std::iter::from_fn(|| read_frame(&mut reader, max).transpose()).collect()
     }
 
-    /// Messages a line can carry: no `\n`, and no `\r` at the end (it would be taken
-    /// for half of a `\r\n`).
-    fn line_message() -> impl Strategy<Value = Vec<u8>> {
-        prop::collection::vec(
-            any::<u8>().prop_filter("no newline", |b| *b != b'\n'),
-            0..60,
-        )
-        .prop_filter("no trailing CR", |m| m.last() != Some(&b'\r'))
+    /// Messages that make the line reader's edge cases: an empty one, multi-byte UTF-8,
+    /// a `\r` inside, and (last) one sent with telnet's `\r\n`.
+    fn line_stream() -> (Vec<u8>, Vec<Vec<u8>>) {
+        let messages: Vec<Vec<u8>> = [&b"Michael"[..], b"", "张三".as_bytes(), b"a\rb", b"Tracy"]
+            .map(<[u8]>::to_vec)
+            .to_vec();
+        let mut stream = Vec::new();
+        for m in &messages {
+            write_line(&mut stream, m).unwrap();
+        }
+        stream.extend_from_slice(b"Sarah\r\n");
+        let mut expected = messages;
+        expected.push(b"Sarah".to_vec());
+        (stream, expected)
     }
 
-    proptest! {
-        #[test]
-        fn lines_survive_any_cutting(
-            messages in prop::collection::vec(line_message(), 0..20),
-            sizes in prop::collection::vec(1usize..50, 0..40),
-        ) {
-            let mut stream = Vec::new();
-            for m in &messages {
-                write_line(&mut stream, m).unwrap();
+    #[test]
+    fn lines_survive_any_cutting() {
+        let (stream, expected) = line_stream();
+        assert_eq!(stream.len(), 33, "book/src/stream.md says so");
+        let one_byte_each = vec![1; stream.len()];
+        for sizes in cuts(stream.len()).chain([one_byte_each]) {
+            for buffer in BUFFERS {
+                let got = all_lines(&stream, sizes.clone(), buffer, 60);
+                assert_eq!(got.unwrap(), expected, "pieces {sizes:?}, buffer {buffer}");
             }
-            prop_assert_eq!(all_lines(stream, sizes, 60).unwrap(), messages);
         }
+    }
 
-        #[test]
-        fn frames_survive_any_cutting(
-            messages in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..300), 0..20),
-            sizes in prop::collection::vec(1usize..50, 0..40),
-        ) {
-            let mut stream = Vec::new();
-            for m in &messages {
-                write_frame(&mut stream, m).unwrap();
-            }
-            prop_assert_eq!(all_frames(stream, sizes, 300).unwrap(), messages);
+    /// Frames whose bytes are everything a line cannot carry: every byte value, `\n`,
+    /// an empty message.
+    fn frame_stream() -> (Vec<u8>, Vec<Vec<u8>>) {
+        let every_byte: Vec<u8> = (0..=255).collect();
+        let messages = vec![
+            b"Michael".to_vec(),
+            Vec::new(),
+            every_byte,
+            b"\n\r\n".to_vec(),
+            "张三".as_bytes().to_vec(),
+        ];
+        let mut stream = Vec::new();
+        for m in &messages {
+            write_frame(&mut stream, m).unwrap();
         }
+        (stream, messages)
+    }
 
-        #[test]
-        fn a_cut_frame_is_truncated_never_a_panic(
-            message in prop::collection::vec(any::<u8>(), 1..300),
-            cut in any::<prop::sample::Index>(),
-        ) {
+    #[test]
+    fn frames_survive_any_cutting() {
+        let (stream, expected) = frame_stream();
+        assert_eq!(stream.len(), 292, "book/src/stream.md says so");
+        let one_byte_each = vec![1; stream.len()];
+        for sizes in cuts(stream.len()).chain([one_byte_each]) {
+            let got = all_frames(&stream, sizes.clone(), 300);
+            assert_eq!(got.unwrap(), expected, "pieces {sizes:?}");
+        }
+    }
+
+    #[test]
+    fn a_cut_frame_is_truncated_never_a_panic() {
+        for len in [1, 2, 3, 4, 5, 256] {
+            let message: Vec<u8> = (0..len).map(|i| i as u8).collect();
             let mut stream = Vec::new();
             write_frame(&mut stream, &message).unwrap();
-            let cut = 1 + cut.index(stream.len() - 1); // 1 ..= len-1 bytes arrive
-            stream.truncate(cut);
-            let got = all_frames(stream, vec![], 300);
-            prop_assert!(matches!(got, Err(FrameError::Truncated { got }) if got == cut), "{:?}", got);
+            // 1 ..= len + 3 bytes arrive: the prefix cut, or the message.
+            for cut in 1..stream.len() {
+                for sizes in [vec![], vec![1; cut]] {
+                    let got = all_frames(&stream[..cut], sizes, 300);
+                    assert!(
+                        matches!(got, Err(FrameError::Truncated { got }) if got == cut),
+                        "a {len}-byte message cut after {cut} bytes: {got:?}"
+                    );
+                }
+            }
         }
+    }
 
-        #[test]
-        fn a_cut_line_is_truncated_never_a_panic(
-            message in line_message().prop_filter("not empty", |m| !m.is_empty()),
-        ) {
-            let got = all_lines(message.clone(), vec![], 60);
-            prop_assert!(matches!(got, Err(FrameError::Truncated { .. })), "{:?}", got);
+    #[test]
+    fn a_cut_line_is_truncated_never_a_panic() {
+        // Any start of a line, even one ending in the `\r` of a `\r\n`, then the end.
+        let line = "Michael 张三\r".as_bytes();
+        for cut in 1..=line.len() {
+            for buffer in BUFFERS {
+                let got = all_lines(&line[..cut], vec![], buffer, 60);
+                assert!(
+                    matches!(got, Err(FrameError::Truncated { got }) if got == cut),
+                    "{cut} bytes, buffer {buffer}: {got:?}"
+                );
+            }
         }
+    }
 
-        #[test]
-        fn an_overlong_line_is_refused_after_reading_at_most_the_limit(
-            len in 11usize..5000,
-        ) {
+    #[test]
+    fn an_overlong_line_is_refused_after_reading_at_most_the_limit() {
+        for len in 11..5000 {
             let mut data = vec![b'x'; len];
             data.push(b'\n');
             let mut reader = BufReader::with_capacity(4, pieces(data, vec![]));
             let got = read_line(&mut reader, 10);
-            prop_assert!(matches!(got, Err(FrameError::TooLong { limit: 10 })), "{:?}", got);
+            assert!(
+                matches!(got, Err(FrameError::TooLong { limit: 10 })),
+                "{len}: {got:?}"
+            );
             // Bounded memory: the reader stopped near the limit, not at the end.
-            prop_assert!(reader.into_inner().at <= 10 + 2 + 4);
+            assert!(reader.into_inner().at <= 10 + 2 + 4, "{len}");
         }
     }
 
     #[test]
     fn crlf_and_lf_both_end_a_line() {
-        let got = all_lines(b"Michael\r\nTracy\n\n".to_vec(), vec![], 10).unwrap();
+        let got = all_lines(b"Michael\r\nTracy\n\n", vec![], 3, 10).unwrap();
         assert_eq!(got, [b"Michael".to_vec(), b"Tracy".to_vec(), b"".to_vec()]);
     }
 
     #[test]
     fn a_line_of_exactly_the_limit_passes() {
-        let got = all_lines(b"1234567890\r\n1234567890\n".to_vec(), vec![], 10).unwrap();
+        let got = all_lines(b"1234567890\r\n1234567890\n", vec![], 3, 10).unwrap();
         assert_eq!(got.len(), 2);
-        let got = all_lines(b"12345678901\n".to_vec(), vec![], 10);
+        let got = all_lines(b"12345678901\n", vec![], 3, 10);
         assert!(matches!(got, Err(FrameError::TooLong { limit: 10 })));
     }
 
@@ -287,7 +336,7 @@ mod tests {
 
     #[test]
     fn a_huge_announced_length_is_refused_before_allocating() {
-        let got = all_frames(vec![0xff, 0xff, 0xff, 0xff, 1, 2, 3], vec![], 1024);
+        let got = all_frames(&[0xff, 0xff, 0xff, 0xff, 1, 2, 3], vec![], 1024);
         assert!(matches!(got, Err(FrameError::TooLong { limit: 1024 })));
     }
 

@@ -10,11 +10,9 @@
 //! - [`framing`]: newline-delimited and length-prefixed messages, once lesson 05 has
 //!   shown why a byte stream needs them;
 //! - [`sys`]: facts read from the operating system, such as `somaxconn`;
-//! - [`serve`]: lesson 03's accept loop, for exercises whose point is the session;
-//! - [`check`]: the exercise checker behind `cargo run --example check`.
+//! - [`serve`]: lesson 03's accept loop, for exercises whose point is the session.
 
 pub mod args;
-pub mod check;
 pub mod framing;
 pub mod parcel;
 pub mod say;

@@ -11,15 +11,19 @@
 //! back in at the bottom (a *ones'-complement* sum). The checksum is that sum with every
 //! bit flipped.
 //!
-//! Try it: `cargo run --example ex01_checksum` (a textbook header, whose checksum is
-//! `0xb861`), or give the bytes yourself, such as the IPv4 header of lesson 01's parcel
-//! (its checksum is `3c c7`):
+//! Difficulty: ★★☆. Rust: integer types and bit operators (`<<`, `>>`, `&`, `!`),
+//! `u16::from_be_bytes`, `chunks` on a slice.
+//!
+//! Try it: `cargo run -p exercises --bin ex01_checksum` (a textbook header, whose
+//! checksum is `0xb861`), or give the bytes yourself, such as the IPv4 header of lesson
+//! 01's parcel (its checksum is `3c c7`):
 //!
 //! ```text
-//! cargo run --example ex01_checksum -- 45 00 00 2f 00 00 40 00 40 06 00 00 7f 00 00 01 7f 00 00 01
+//! cargo run -p exercises --bin ex01_checksum -- \
+//!     45 00 00 2f 00 00 40 00 40 06 00 00 7f 00 00 01 7f 00 00 01
 //! ```
 //!
-//! Check it: `cargo run --example check -- ex01_checksum`.
+//! Check it: `cargo exercise ex01_checksum`.
 
 use tcp_lessons::args::Args;
 use tcp_lessons::say::fail;

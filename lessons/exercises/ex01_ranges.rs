@@ -18,9 +18,11 @@
 //! mask. (For documentation, std's `Ipv4Addr::is_documentation` is stable: use it, or
 //! masks again.)
 //!
-//! Try it: `cargo run --example ex01_ranges` (a few examples), or your own addresses:
-//! `cargo run --example ex01_ranges -- 100.64.1.2 198.19.0.1`.
-//! Check it: `cargo run --example check -- ex01_ranges`.
+//! Difficulty: ★☆☆. Rust: `u32::from(ip)` and the bit operator `&`, `if`/`else if`.
+//!
+//! Try it: `cargo run -p exercises --bin ex01_ranges` (a few examples), or your own
+//! addresses: `cargo run -p exercises --bin ex01_ranges -- 100.64.1.2 198.19.0.1`.
+//! Check it: `cargo exercise ex01_ranges`.
 
 use std::net::Ipv4Addr;
 use tcp_lessons::args::Args;

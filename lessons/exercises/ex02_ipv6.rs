@@ -10,9 +10,11 @@
 //! address, IPv6 (`AF_INET6`) for an IPv6 one. Then `ex02_ipv6 [::1]:0` prints
 //! `listening on [::1]:PORT` and welcomes IPv6 clients, and 127.0.0.1 still works.
 //!
-//! Try it: `cargo run --example ex02_ipv6 -- [::1]:1234`, and `nc -6 ::1 1234` in a
-//! second terminal.
-//! Check it: `cargo run --example check -- ex02_ipv6`.
+//! Difficulty: ★☆☆. Rust: `if` or `match` on a `SocketAddr` (`addr.is_ipv6()`).
+//!
+//! Try it: `cargo run -p exercises --bin ex02_ipv6 -- [::1]:1234`, and `nc -6 ::1 1234`
+//! in a second terminal.
+//! Check it: `cargo exercise ex02_ipv6`.
 
 use socket2::{Domain, Protocol, Socket, Type};
 use std::io::{self, Write};
@@ -53,7 +55,9 @@ fn main() {
 fn listening_socket(addr: SocketAddr) -> io::Result<Socket> {
     // TODO: an IPv4 socket cannot bind an IPv6 address: choose the domain from `addr`.
     let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
-    // See lesson 02: a restarted server may bind while old connections are in TIME_WAIT.
+    // As in lessons 02 and 03: a restarted server may bind its port again while old
+    // connections sit in TIME_WAIT. On Windows, SO_REUSEADDR would let another socket
+    // take the port while we listen on it, so it stays off there.
     #[cfg(not(windows))]
     socket.set_reuse_address(true)?;
     socket.bind(&addr.into())?;

@@ -10,8 +10,10 @@
 //! keep the connected streams. Stop at the first client that does not get in (the queue
 //! is full), or when `most` clients are in. Return how many got in.
 //!
-//! Try it: `cargo run --example ex02_queue_lengths -- --backlogs 1,2,4`.
-//! Check it: `cargo run --example check -- ex02_queue_lengths`.
+//! Difficulty: ★★☆. Rust: a `loop` or `while`, a `Vec`, and `match` on a `Result`.
+//!
+//! Try it: `cargo run -p exercises --bin ex02_queue_lengths -- --backlogs 1,2,4`.
+//! Check it: `cargo exercise ex02_queue_lengths`.
 
 use socket2::{Domain, Protocol, Socket, Type};
 use std::io;

@@ -7,8 +7,11 @@
 //! session's first message is `Hello, Michael! (message 1)`, to its second
 //! `Hello, Tracy! (message 2)`, and so on. Every new client counts from 1 again.
 //!
-//! Try it: `cargo run --example ex03_count`, and `nc 127.0.0.1 1234` in a second terminal.
-//! Check it: `cargo run --example check -- ex03_count`.
+//! Difficulty: ★☆☆, a warm-up. Rust: a `let mut` variable and `format!`.
+//!
+//! Try it: `cargo run -p exercises --bin ex03_count`, and `nc 127.0.0.1 1234` in a
+//! second terminal.
+//! Check it: `cargo exercise ex03_count`.
 
 use std::io::{self, BufReader};
 use std::net::{SocketAddr, TcpStream};

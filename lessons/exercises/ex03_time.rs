@@ -8,8 +8,11 @@
 //! `time 1795000000`. Every other line is still greeted with `Hello, NAME!`, and the
 //! session goes on after `time`.
 //!
-//! Try it: `cargo run --example ex03_time`, and `nc 127.0.0.1 1234` in a second terminal.
-//! Check it: `cargo run --example check -- ex03_time`.
+//! Difficulty: ★☆☆. Rust: `match` on a `&str`, `std::time::SystemTime`, a `Result`.
+//!
+//! Try it: `cargo run -p exercises --bin ex03_time`, and `nc 127.0.0.1 1234` in a
+//! second terminal.
+//! Check it: `cargo exercise ex03_time`.
 
 use std::io::{self, BufReader};
 use std::net::{SocketAddr, TcpStream};

@@ -10,8 +10,13 @@
 //! it starts and takes it off when it ends, however it ends (`exit`, the client closing,
 //! an error). Every other line is still greeted with `Hello, NAME!`.
 //!
-//! Try it: `cargo run --example ex03_who`, and `nc 127.0.0.1 1234` in two more terminals.
-//! Check it: `cargo run --example check -- ex03_who`.
+//! Difficulty: ★★★. Rust: state shared by threads, a `Mutex` moved into a `move`
+//! closure, from the second half of the Rust Book (chapter 16.3, "Shared-State
+//! Concurrency", and 13.1 on closures); a `BTreeSet`.
+//!
+//! Try it: `cargo run -p exercises --bin ex03_who`, and `nc 127.0.0.1 1234` in two more
+//! terminals.
+//! Check it: `cargo exercise ex03_who`.
 
 use std::io::{self, BufReader};
 use std::net::{SocketAddr, TcpStream};

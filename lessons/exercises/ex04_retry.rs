@@ -10,9 +10,12 @@
 //! status 1, as the client does now. A server that starts a moment after its client
 //! (both started by one script, say) is then no longer an error.
 //!
-//! Try it: `cargo run --example ex04_retry` with no server running, and again while you
-//! start `cargo run --example 03_server` in a second terminal.
-//! Check it: `cargo run --example check -- ex04_retry`.
+//! Difficulty: ★★☆. Rust: a `loop` with a counter, `match` on `err.kind()`
+//! (`io::ErrorKind`), `std::thread::sleep`.
+//!
+//! Try it: `cargo run -p exercises --bin ex04_retry` with no server running, and again
+//! while you start `cargo run --example 03_server` in a second terminal.
+//! Check it: `cargo exercise ex04_retry`.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -9,9 +9,11 @@
 //! name's way to the server, the server's work (lesson 03 pauses one second), and the
 //! reply's way back.
 //!
+//! Difficulty: ★☆☆. Rust: `std::time::Instant`, and `{:.3}` in a format string.
+//!
 //! Try it: `cargo run --example 03_server` in one terminal, then
-//! `cargo run --example ex04_timing` in a second one.
-//! Check it: `cargo run --example check -- ex04_timing`.
+//! `cargo run -p exercises --bin ex04_timing` in a second one.
+//! Check it: `cargo exercise ex04_timing`.
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;

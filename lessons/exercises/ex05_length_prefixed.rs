@@ -11,10 +11,12 @@
 //! closes the connection, unanswered. `framing::read_frame` and `framing::write_frame`
 //! (lesson 05) do the framing.
 //!
-//! Try it: `cargo run --example ex05_length_prefixed`, and in a second terminal send two
-//! frames by hand (`\0\0\0\7` is the length 7) and look at the bytes that come back:
-//! `printf '\0\0\0\7Michael\0\0\0\4exit' | nc 127.0.0.1 1234 | hexdump -C`
-//! Check it: `cargo run --example check -- ex05_length_prefixed`.
+//! Difficulty: ★☆☆. Rust: calling functions that return a `Result`, and `?`.
+//!
+//! Try it: `cargo run -p exercises --bin ex05_length_prefixed`, and in a second terminal
+//! send two frames by hand (`\0\0\0\7` is the length 7) and look at the bytes that
+//! come back: `printf '\0\0\0\7Michael\0\0\0\4exit' | nc 127.0.0.1 1234 | hexdump -C`
+//! Check it: `cargo exercise ex05_length_prefixed`.
 
 use std::io::{self, BufReader};
 use std::net::{SocketAddr, TcpStream};

@@ -9,10 +9,19 @@
 //! **Your task:** print every reply whole, however its bytes arrive: read up to each
 //! `\n` and no further, and keep what a read brought beyond it for the next reply.
 //!
+//! Difficulty: ★★☆. Rust: a `BufReader` made once, and a `&mut` reference to it passed
+//! to a function.
+//!
 //! Try it against a server that sends a welcome in two pieces and a reply in three:
-//! `(printf 'Wel'; sleep 1; printf 'come!\n'; sleep 1; printf 'Hel'; sleep 1; printf 'lo, Mich'; sleep 1; printf 'ael!\n'; sleep 1) | nc -l 127.0.0.1 1234`
-//! then, in a second terminal: `cargo run --example ex05_reassemble -- 127.0.0.1:1234 Michael`.
-//! Check it: `cargo run --example check -- ex05_reassemble`.
+//!
+//! ```text
+//! (printf 'Wel'; sleep 1; printf 'come!\n'; sleep 1; printf 'Hel'; sleep 1;
+//!  printf 'lo, Mich'; sleep 1; printf 'ael!\n'; sleep 1) | nc -l 127.0.0.1 1234
+//! ```
+//!
+//! then, in a second terminal:
+//! `cargo run -p exercises --bin ex05_reassemble -- 127.0.0.1:1234 Michael`.
+//! Check it: `cargo exercise ex05_reassemble`.
 
 use std::io::{self, Read};
 use std::net::TcpStream;

@@ -10,9 +10,12 @@
 //! is taken out of it. A write that fails (that client is gone) must not stop the
 //! relay to the others: take that client out instead.
 //!
-//! Try it: `cargo run --example ex06_chat`, then `nc 127.0.0.1 1234` in two or three
-//! more terminals, and type.
-//! Check it: `cargo run --example check -- ex06_chat`.
+//! Difficulty: ★★★. Rust: `Arc<Mutex<HashMap>>` shared by threads (the Rust Book,
+//! chapter 16.3), `HashMap::retain`, and a function that returns early with `?`.
+//!
+//! Try it: `cargo run -p exercises --bin ex06_chat`, then `nc 127.0.0.1 1234` in two or
+//! three more terminals, and type.
+//! Check it: `cargo exercise ex06_chat`.
 
 use std::collections::HashMap;
 use std::io::{self, BufReader};
