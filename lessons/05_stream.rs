@@ -36,7 +36,7 @@ fn usage() -> String {
 
         Shows that TCP is a byte stream: writes merge, a message splits, a character is
         cut in two. Then how a connection ends: a read of 0 bytes, the states of both
-        ends, shutdown(Read), Broken pipe, CLOSE-WAIT. Then frames messages twice: with
+        ends, shutdown(Read), Broken pipe, CLOSE_WAIT. Then frames messages twice: with
         newlines, and with a length prefix.
 
         arguments:
@@ -47,7 +47,7 @@ fn usage() -> String {
         options:
           --pause-ms MS   the pause of the 03_server the lesson starts; with ADDRESS, give
                           that server's pause (default {PAUSE_MS})
-          --hold-ms MS    how long experiment 7 keeps a socket in CLOSE-WAIT, time to look
+          --hold-ms MS    how long experiment 7 keeps a socket in CLOSE_WAIT, time to look
                           at it with `ss -tan state close-wait` (default {HOLD_MS})
           -h, --help      show this text
 
@@ -81,7 +81,7 @@ fn main() {
     one_write_many_reads(addr, replies_within);
     a_character_cut_in_two(addr, replies_within);
     zero_bytes_means_closed(addr, pause, replies_within);
-    zero_bytes_after_shutdown_read(addr, pause, replies_within);
+    zero_bytes_after_shutdown_read();
     writing_after_a_reset(addr, replies_within);
     // The experiments with 03_server are over: stop it, and print the last of its log
     // before the next heading.
@@ -172,14 +172,14 @@ fn zero_bytes_means_closed(addr: SocketAddr, pause: Duration, wait: Duration) {
         .shutdown(Shutdown::Write)
         .unwrap_or_else(|err| fail(err));
     client!("shutdown(Write): sent FIN, still reading");
-    kernel_states(ours, theirs, ["FIN-WAIT-2", "CLOSE-WAIT"], wait);
+    kernel_states(ours, theirs, ["FIN_WAIT_2", "CLOSE_WAIT"], wait);
     read_replies(&mut stream, 1);
     read_the_end(&mut stream);
-    kernel_states(ours, theirs, ["TIME-WAIT", "CLOSED"], wait);
+    kernel_states(ours, theirs, ["TIME_WAIT", "CLOSED"], wait);
     note!(
         "The server read 0 bytes after \"Michael\": that is how a reader learns the\n\
          writer has finished. With shutdown(Write) we still got our reply. We closed\n\
-         first, so our end waits in TIME-WAIT; the server's end is gone."
+         first, so our end waits in TIME_WAIT; the server's end is gone."
     );
 
     let mut dropped = connect(addr, wait);
@@ -187,7 +187,7 @@ fn zero_bytes_means_closed(addr: SocketAddr, pause: Duration, wait: Duration) {
     send(&mut dropped, b"Tracy");
     drop(dropped);
     client!("dropped the socket after \"Tracy\": it can neither send nor read now");
-    kernel_states(ours, theirs, ["FIN-WAIT-2", "CLOSE-WAIT"], wait);
+    kernel_states(ours, theirs, ["FIN_WAIT_2", "CLOSE_WAIT"], wait);
     // After its pause the server writes its reply to a socket nobody holds: our
     // kernel answers with a reset (RST), which ends both sockets at once.
     kernel_states(ours, theirs, ["CLOSED", "CLOSED"], wait);
@@ -195,7 +195,7 @@ fn zero_bytes_means_closed(addr: SocketAddr, pause: Duration, wait: Duration) {
     thread::sleep(pause + Duration::from_millis(100));
     note!(
         "The server wrote \"Hello, Tracy!\" after our FIN; our kernel answered with a\n\
-         reset (RST), and both ends are gone, with no TIME-WAIT. The server's next read\n\
+         reset (RST), and both ends are gone, with no TIME_WAIT. The server's next read\n\
          returned 0, not an error: once a FIN has come, Linux reports the end of the\n\
          stream first. Dropping closes both directions; shutdown(Write) closes one."
     );
@@ -203,17 +203,17 @@ fn zero_bytes_means_closed(addr: SocketAddr, pause: Duration, wait: Duration) {
 // ANCHOR_END: zero_bytes
 
 // ANCHOR: shutdown_read
-/// A read of 0 bytes while the server is still there: our own `shutdown(Read)`.
-fn zero_bytes_after_shutdown_read(addr: SocketAddr, pause: Duration, wait: Duration) {
-    heading("5. A read of 0 bytes that is not the server closing");
-    let stream = connect(addr, wait);
-    let (ours, theirs) = ends(&stream);
+/// A read of 0 bytes while the other side is still there: our own `shutdown(Read)`.
+fn zero_bytes_after_shutdown_read() {
+    heading("5. A read of 0 bytes that is not the other side closing");
+    let (client_side, server_side) = socket_pair();
+    let (ours, theirs) = ends(&client_side);
     // A second handle on the same socket, for a thread that waits in `read`: the
-    // server has nothing more to say until we write, so the read blocks.
-    let mut reader = stream.try_clone().unwrap_or_else(|err| fail(err));
+    // other side sends nothing, so the read blocks.
+    let mut reader = client_side.try_clone().unwrap_or_else(|err| fail(err));
     let blocked = thread::spawn(move || reader.read(&mut [0; 1024]));
     thread::sleep(Duration::from_millis(100));
-    stream
+    client_side
         .shutdown(Shutdown::Read)
         .unwrap_or_else(|err| fail(err));
     client!("shutdown(Read), from the main thread");
@@ -223,14 +223,17 @@ fn zero_bytes_after_shutdown_read(addr: SocketAddr, pause: Duration, wait: Durat
         Ok(Err(err)) => client!("the blocked read failed: {err}"),
         Err(_) => fail("the reading thread panicked"),
     }
-    kernel_states(ours, theirs, ["ESTABLISHED", "ESTABLISHED"], wait);
+    kernel_states(
+        ours,
+        theirs,
+        ["ESTABLISHED", "ESTABLISHED"],
+        Duration::from_secs(2),
+    );
     note!(
         "Nobody sent a FIN: shutdown(Read) sends nothing, it only makes our reads\n\
          return 0. Lesson 06 uses it to wake its sessions on Ctrl-C."
     );
-    drop(stream);
-    // The server reads our FIN, pauses, and logs it: wait for its lines.
-    thread::sleep(pause + Duration::from_millis(100));
+    drop(server_side);
 }
 // ANCHOR_END: shutdown_read
 
@@ -243,7 +246,7 @@ fn writing_after_a_reset(addr: SocketAddr, wait: Duration) {
     let (ours, theirs) = ends(&stream);
     send(&mut stream, b"exit");
     read_the_end(&mut stream);
-    kernel_states(ours, theirs, ["CLOSE-WAIT", "FIN-WAIT-2"], wait);
+    kernel_states(ours, theirs, ["CLOSE_WAIT", "FIN_WAIT_2"], wait);
     // The server closed its socket; we have only heard its FIN ("no more data from
     // me"), so as far as our kernel knows we may still send.
     write_and_say(&mut stream, b"Michael");
@@ -261,9 +264,9 @@ fn writing_after_a_reset(addr: SocketAddr, wait: Duration) {
 
 // ANCHOR: close_wait
 /// A server that reads 0 bytes and never closes: its end of the connection waits in
-/// CLOSE-WAIT for as long as the program keeps the socket.
+/// CLOSE_WAIT for as long as the program keeps the socket.
 fn a_socket_nobody_closes(hold: Duration) {
-    heading("7. A server that never closes: CLOSE-WAIT");
+    heading("7. A server that never closes: CLOSE_WAIT");
     let (client_side, server_side) = socket_pair();
     let (ours, theirs) = ends(&client_side);
     drop(client_side);
@@ -276,13 +279,13 @@ fn a_socket_nobody_closes(hold: Duration) {
     kernel_states(
         ours,
         theirs,
-        ["FIN-WAIT-2", "CLOSE-WAIT"],
+        ["FIN_WAIT_2", "CLOSE_WAIT"],
         Duration::from_secs(2),
     );
     match std::fs::read_to_string("/proc/sys/net/ipv4/tcp_fin_timeout") {
         Ok(seconds) => kernel!(
-            "net.ipv4.tcp_fin_timeout = {} s: how long a FIN-WAIT-2 end that no program\n\
-             holds waits for the other FIN. CLOSE-WAIT has no timer at all.",
+            "net.ipv4.tcp_fin_timeout = {} s: how long a FIN_WAIT_2 end that no program\n\
+             holds waits for the other FIN. CLOSE_WAIT has no timer at all.",
             seconds.trim()
         ),
         Err(_) => kernel!("(no /proc/sys/net/ipv4/tcp_fin_timeout to read on this system)"),
@@ -296,11 +299,11 @@ fn a_socket_nobody_closes(hold: Duration) {
     kernel_states(
         ours,
         theirs,
-        ["TIME-WAIT", "CLOSED"],
+        ["TIME_WAIT", "CLOSED"],
         Duration::from_secs(2),
     );
     note!(
-        "Until the server closed, its end sat in CLOSE-WAIT, holding a file descriptor\n\
+        "Until the server closed, its end sat in CLOSE_WAIT, holding a file descriptor\n\
          and kernel memory: a server that forgets to close leaks one per client."
     );
 }
@@ -498,18 +501,21 @@ fn send_in_pieces(mut writer: TcpStream, bytes: Vec<u8>, sizes: &[usize]) {
 fn kernel_states(client: SocketAddr, server: SocketAddr, expected: [&str; 2], limit: Duration) {
     let deadline = Instant::now() + limit;
     loop {
-        let (Ok(ours), Ok(theirs)) = (tcp_end(client, server), tcp_end(server, client)) else {
+        let Ok(table) = tcp_table(client) else {
             return kernel!("(no /proc/net/tcp here: `netstat -an` shows the states)");
         };
+        let (ours, theirs) = (
+            tcp_end(&table, client, server),
+            tcp_end(&table, server, client),
+        );
         let names = [&ours, &theirs].map(|end| end.as_ref().map_or("CLOSED", |e| e.state));
         if names == expected || Instant::now() >= deadline {
             let say = |end: &Option<TcpEnd>| match end {
                 None => "CLOSED (no socket left)".to_string(),
-                Some(TcpEnd { state, timer: None }) => state.to_string(),
-                Some(TcpEnd {
-                    state,
-                    timer: Some(s),
-                }) => format!("{state}, for {s} s more"),
+                Some(end) => match end.timer {
+                    Some(seconds) => format!("{}, for {seconds} s more", end.state),
+                    None => end.state.to_string(),
+                },
             };
             return kernel!(
                 "client {client}  {}\nserver {server}  {}",
@@ -517,29 +523,31 @@ fn kernel_states(client: SocketAddr, server: SocketAddr, expected: [&str; 2], li
                 say(&theirs)
             );
         }
-        thread::sleep(Duration::from_millis(5));
+        thread::sleep(Duration::from_millis(10));
     }
 }
 
 /// One end of a TCP connection, as Linux lists it in /proc/net/tcp (where `ss` and
 /// `netstat` read it too).
 struct TcpEnd {
-    /// The state, named as RFC 9293 names it.
+    /// The state, as RFC 9293 names it (with `_` where the RFC and `ss` write `-`).
     state: &'static str,
-    /// For an end in TIME-WAIT or FIN-WAIT-2: the seconds before the kernel drops it.
+    /// For an end in TIME_WAIT or FIN_WAIT_2: the seconds before the kernel drops it.
     timer: Option<u64>,
 }
 
-/// The end of the connection from `local` to `remote`: `Ok(None)` once no socket has
-/// these addresses (it is CLOSED), an error where there is no /proc/net/tcp to read.
-fn tcp_end(local: SocketAddr, remote: SocketAddr) -> io::Result<Option<TcpEnd>> {
-    let table = if local.is_ipv4() {
-        "/proc/net/tcp"
-    } else {
-        "/proc/net/tcp6"
-    };
+/// Linux's table of TCP sockets, for IPv4 or IPv6 as `addr` is: a line per socket.
+/// An error where there is no such file (any system but Linux).
+fn tcp_table(addr: SocketAddr) -> io::Result<String> {
+    let name = if addr.is_ipv4() { "tcp" } else { "tcp6" };
+    std::fs::read_to_string(format!("/proc/net/{name}"))
+}
+
+/// The end of the connection from `local` to `remote` in `table`; `None` once no
+/// socket has these addresses (it is CLOSED).
+fn tcp_end(table: &str, local: SocketAddr, remote: SocketAddr) -> Option<TcpEnd> {
     let (local, remote) = (proc_hex(local), proc_hex(remote));
-    for line in std::fs::read_to_string(table)?.lines().skip(1) {
+    for line in table.lines().skip(1) {
         // sl local_address rem_address st tx_queue:rx_queue tr:tm->when ...
         let fields: Vec<&str> = line.split_whitespace().collect();
         if fields.len() < 6 || fields[1] != local || fields[2] != remote {
@@ -547,22 +555,22 @@ fn tcp_end(local: SocketAddr, remote: SocketAddr) -> io::Result<Option<TcpEnd>> 
         }
         let state = match fields[3] {
             "01" => "ESTABLISHED",
-            "04" => "FIN-WAIT-1",
-            "05" => "FIN-WAIT-2",
-            "06" => "TIME-WAIT",
-            "08" => "CLOSE-WAIT",
-            "09" => "LAST-ACK",
+            "04" => "FIN_WAIT_1",
+            "05" => "FIN_WAIT_2",
+            "06" => "TIME_WAIT",
+            "08" => "CLOSE_WAIT",
+            "09" => "LAST_ACK",
             "0B" => "CLOSING",
             _ => "another state",
         };
         // The timer: which one is running, and when it fires, in 1/100 s (USER_HZ).
         let (running, ticks) = fields[5].split_once(':').unwrap_or(("00", "0"));
         let ticks = u64::from_str_radix(ticks, 16).unwrap_or(0);
-        let timed = running != "00" && matches!(state, "TIME-WAIT" | "FIN-WAIT-2");
+        let timed = running != "00" && matches!(state, "TIME_WAIT" | "FIN_WAIT_2");
         let timer = timed.then_some(ticks.div_ceil(100));
-        return Ok(Some(TcpEnd { state, timer }));
+        return Some(TcpEnd { state, timer });
     }
-    Ok(None)
+    None
 }
 
 /// An address as /proc/net/tcp writes it: the IP address in 32-bit words, each in
@@ -575,12 +583,7 @@ fn proc_hex(addr: SocketAddr) -> String {
     };
     let words: String = octets
         .chunks(4)
-        .map(|word| {
-            format!(
-                "{:08X}",
-                u32::from_ne_bytes([word[0], word[1], word[2], word[3]])
-            )
-        })
+        .map(|w| format!("{:08X}", u32::from_ne_bytes([w[0], w[1], w[2], w[3]])))
         .collect();
     format!("{words}:{:04X}", addr.port())
 }

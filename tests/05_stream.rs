@@ -1,6 +1,6 @@
 //! Lesson 05: each way "one read = one message" breaks against 03_server, how a
 //! connection ends (the states the kernel reports, shutdown(Read), Broken pipe,
-//! CLOSE-WAIT), and both framings putting the messages back together.
+//! CLOSE_WAIT), and both framings putting the messages back together.
 
 mod common;
 
@@ -39,7 +39,7 @@ fn section<'a>(out: &'a str, number: &str) -> &'a str {
 }
 
 /// The states the lesson printed in `text`, in order: (our end, the server's end), each
-/// as printed after the address, such as `TIME-WAIT, for 60 s more`.
+/// as printed after the address, such as `TIME_WAIT, for 60 s more`.
 fn states(text: &str) -> Vec<(String, String)> {
     let lines: Vec<&str> = text.lines().collect();
     let state = |line: &str| {
@@ -57,7 +57,7 @@ fn states(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The state's name alone: `TIME-WAIT, for 60 s more` -> `TIME-WAIT`.
+/// The state's name alone: `TIME_WAIT, for 60 s more` -> `TIME_WAIT`.
 fn name(state: &str) -> &str {
     state.split([',', ' ']).next().unwrap_or("")
 }
@@ -167,26 +167,26 @@ fn closing_goes_through_the_states_the_book_draws() {
     assert_eq!(
         names(&seen),
         [
-            ("FIN-WAIT-2", "CLOSE-WAIT"), // after our shutdown(Write)
-            ("TIME-WAIT", "CLOSED"),      // after the server closed too
-            ("FIN-WAIT-2", "CLOSE-WAIT"), // after we dropped the socket
+            ("FIN_WAIT_2", "CLOSE_WAIT"), // after our shutdown(Write)
+            ("TIME_WAIT", "CLOSED"),      // after the server closed too
+            ("FIN_WAIT_2", "CLOSE_WAIT"), // after we dropped the socket
             ("CLOSED", "CLOSED"),         // after the server's reply met a reset
         ],
         "the states of a closing connection changed: stream.md (section 4 and the figure \
-         tcp-states.svg) says the side that closes first goes through FIN-WAIT-2 to \
-         TIME-WAIT and the other waits in CLOSE-WAIT, and that a reply to a dropped socket \
+         tcp-states.svg) says the side that closes first goes through FIN_WAIT_2 to \
+         TIME_WAIT and the other waits in CLOSE_WAIT, and that a reply to a dropped socket \
          ends both with a reset. Section 4 printed:\n{out}"
     );
     let time_wait = seconds_left(&seen[1].0);
     assert!(
         time_wait.is_some_and(|s| s > 0 && s <= 60),
-        "TIME-WAIT should show the kernel's timer, at most Linux's fixed 60 s: {:?}\n{out}",
+        "TIME_WAIT should show the kernel's timer, at most Linux's fixed 60 s: {:?}\n{out}",
         seen[1].0
     );
     let orphan = seconds_left(&seen[2].0);
     assert!(
         orphan.is_some_and(|s| s > 0 && s <= fin_timeout()),
-        "a dropped socket's FIN-WAIT-2 should show a timer of at most tcp_fin_timeout \
+        "a dropped socket's FIN_WAIT_2 should show a timer of at most tcp_fin_timeout \
          ({} s): {:?}\n{out}",
         fin_timeout(),
         seen[2].0
@@ -194,7 +194,7 @@ fn closing_goes_through_the_states_the_book_draws() {
     assert_eq!(
         seconds_left(&seen[0].0),
         None,
-        "a FIN-WAIT-2 end that the program still holds has no timer on Linux:\n{out}"
+        "a FIN_WAIT_2 end that the program still holds has no timer on Linux:\n{out}"
     );
 }
 
@@ -234,8 +234,8 @@ fn the_second_write_after_a_reset_is_a_broken_pipe() {
     assert!(taken < broken, "{out}");
     assert_eq!(
         names(&states(out)),
-        [("CLOSE-WAIT", "FIN-WAIT-2"), ("CLOSED", "CLOSED")],
-        "the server closed first (FIN-WAIT-2, we CLOSE-WAIT), then its reset ended both:\n{out}"
+        [("CLOSE_WAIT", "FIN_WAIT_2"), ("CLOSED", "CLOSED")],
+        "the server closed first (FIN_WAIT_2, we CLOSE_WAIT), then its reset ended both:\n{out}"
     );
 }
 
@@ -245,8 +245,8 @@ fn a_socket_nobody_closes_waits_in_close_wait() {
     let out = section(stream_lesson(), "7.");
     assert_eq!(
         names(&states(out)),
-        [("FIN-WAIT-2", "CLOSE-WAIT"), ("TIME-WAIT", "CLOSED")],
-        "a server that read 0 bytes and kept its socket should sit in CLOSE-WAIT until it \
+        [("FIN_WAIT_2", "CLOSE_WAIT"), ("TIME_WAIT", "CLOSED")],
+        "a server that read 0 bytes and kept its socket should sit in CLOSE_WAIT until it \
          closes (stream.md, section 7):\n{out}"
     );
     let expected = format!("[kernel] net.ipv4.tcp_fin_timeout = {} s", fin_timeout());
