@@ -40,8 +40,8 @@ fn usage() -> String {
         newlines, and with a length prefix.
 
         arguments:
-          ADDRESS         a running 03_server (IP:PORT or HOST:PORT); without it the lesson
-                          starts one itself on a free port (build it first:
+          ADDRESS         a running 03_server (IP:PORT or HOST:PORT); without it the
+                          lesson starts one itself on a free port (build it first:
                           cargo build --example 03_server)
 
         options:
@@ -165,17 +165,17 @@ fn a_character_cut_in_two(addr: SocketAddr, wait: Duration) {
 fn zero_bytes_means_closed(addr: SocketAddr, pause: Duration, wait: Duration) {
     heading("4. A read of 0 bytes: the other side closed");
     let mut stream = connect(addr, wait);
-    let (ours, theirs) = ends(&stream);
+    let ends = ends_of(&stream);
     send(&mut stream, b"Michael");
     // Half-close: "I will send nothing more" (a FIN), but the socket can still read.
     stream
         .shutdown(Shutdown::Write)
         .unwrap_or_else(|err| fail(err));
     client!("shutdown(Write): sent FIN, still reading");
-    kernel_states(ours, theirs, ["FIN_WAIT_2", "CLOSE_WAIT"], wait);
+    kernel_states(ends, ["FIN_WAIT_2", "CLOSE_WAIT"], wait);
     read_replies(&mut stream, 1);
     read_the_end(&mut stream);
-    kernel_states(ours, theirs, ["TIME_WAIT", "CLOSED"], wait);
+    kernel_states(ends, ["TIME_WAIT", "CLOSED"], wait);
     note!(
         "The server read 0 bytes after \"Michael\": that is how a reader learns the\n\
          writer has finished. With shutdown(Write) we still got our reply. We closed\n\
@@ -183,14 +183,14 @@ fn zero_bytes_means_closed(addr: SocketAddr, pause: Duration, wait: Duration) {
     );
 
     let mut dropped = connect(addr, wait);
-    let (ours, theirs) = ends(&dropped);
+    let ends = ends_of(&dropped);
     send(&mut dropped, b"Tracy");
     drop(dropped);
     client!("dropped the socket after \"Tracy\": it can neither send nor read now");
-    kernel_states(ours, theirs, ["FIN_WAIT_2", "CLOSE_WAIT"], wait);
+    kernel_states(ends, ["FIN_WAIT_2", "CLOSE_WAIT"], wait);
     // After its pause the server writes its reply to a socket nobody holds: our
     // kernel answers with a reset (RST), which ends both sockets at once.
-    kernel_states(ours, theirs, ["CLOSED", "CLOSED"], wait);
+    kernel_states(ends, ["CLOSED", "CLOSED"], wait);
     // The server reads again and logs what it got, after a pause: wait for its lines.
     thread::sleep(pause + Duration::from_millis(100));
     note!(
@@ -207,7 +207,7 @@ fn zero_bytes_means_closed(addr: SocketAddr, pause: Duration, wait: Duration) {
 fn zero_bytes_after_shutdown_read() {
     heading("5. A read of 0 bytes that is not the other side closing");
     let (client_side, server_side) = socket_pair();
-    let (ours, theirs) = ends(&client_side);
+    let ends = ends_of(&client_side);
     // A second handle on the same socket, for a thread that waits in `read`: the
     // other side sends nothing, so the read blocks.
     let mut reader = client_side.try_clone().unwrap_or_else(|err| fail(err));
@@ -223,12 +223,7 @@ fn zero_bytes_after_shutdown_read() {
         Ok(Err(err)) => client!("the blocked read failed: {err}"),
         Err(_) => fail("the reading thread panicked"),
     }
-    kernel_states(
-        ours,
-        theirs,
-        ["ESTABLISHED", "ESTABLISHED"],
-        Duration::from_secs(2),
-    );
+    kernel_states(ends, ["ESTABLISHED", "ESTABLISHED"], Duration::from_secs(2));
     note!(
         "Nobody sent a FIN: shutdown(Read) sends nothing, it only makes our reads\n\
          return 0. Lesson 06 uses it to wake its sessions on Ctrl-C."
@@ -243,21 +238,22 @@ fn zero_bytes_after_shutdown_read() {
 fn writing_after_a_reset(addr: SocketAddr, wait: Duration) {
     heading("6. Writing after the other side has gone: Broken pipe");
     let mut stream = connect(addr, wait);
-    let (ours, theirs) = ends(&stream);
+    let ends = ends_of(&stream);
     send(&mut stream, b"exit");
     read_the_end(&mut stream);
-    kernel_states(ours, theirs, ["CLOSE_WAIT", "FIN_WAIT_2"], wait);
+    kernel_states(ends, ["CLOSE_WAIT", "FIN_WAIT_2"], wait);
     // The server closed its socket; we have only heard its FIN ("no more data from
     // me"), so as far as our kernel knows we may still send.
     write_and_say(&mut stream, b"Michael");
     // No program holds the server's socket: its kernel answers the data with a RST.
-    kernel_states(ours, theirs, ["CLOSED", "CLOSED"], wait);
+    kernel_states(ends, ["CLOSED", "CLOSED"], wait);
     write_and_say(&mut stream, b"Tracy");
     note!(
         "The first write only handed the bytes to our kernel: it succeeded, and the\n\
          server's kernel answered them with a reset. The second write met the reset:\n\
-         EPIPE, \"Broken pipe\". A C program would have been killed by the signal\n\
-         SIGPIPE instead; Rust ignores SIGPIPE, so the error comes back as a value."
+         EPIPE, \"Broken pipe\". By default, a C program would have been killed by the\n\
+         signal SIGPIPE instead; Rust ignores SIGPIPE, and the error comes back as a\n\
+         value."
     );
 }
 // ANCHOR_END: broken_pipe
@@ -268,7 +264,7 @@ fn writing_after_a_reset(addr: SocketAddr, wait: Duration) {
 fn a_socket_nobody_closes(hold: Duration) {
     heading("7. A server that never closes: CLOSE_WAIT");
     let (client_side, server_side) = socket_pair();
-    let (ours, theirs) = ends(&client_side);
+    let ends = ends_of(&client_side);
     drop(client_side);
     client!("closed the connection: FIN");
     match (&server_side).read(&mut [0; 1024]) {
@@ -276,32 +272,22 @@ fn a_socket_nobody_closes(hold: Duration) {
         Ok(n) => server!("read {n} bytes"),
         Err(err) => server!("read failed: {err}"),
     }
-    kernel_states(
-        ours,
-        theirs,
-        ["FIN_WAIT_2", "CLOSE_WAIT"],
-        Duration::from_secs(2),
-    );
+    kernel_states(ends, ["FIN_WAIT_2", "CLOSE_WAIT"], Duration::from_secs(2));
     match std::fs::read_to_string("/proc/sys/net/ipv4/tcp_fin_timeout") {
         Ok(seconds) => kernel!(
             "net.ipv4.tcp_fin_timeout = {} s: how long a FIN_WAIT_2 end that no program\n\
              holds waits for the other FIN. CLOSE_WAIT has no timer at all.",
             seconds.trim()
         ),
-        Err(_) => kernel!("(no /proc/sys/net/ipv4/tcp_fin_timeout to read on this system)"),
+        Err(_) => kernel!("(no /proc/sys/net/ipv4/tcp_fin_timeout on this system)"),
     }
     if !hold.is_zero() {
-        note!("keeping it for {hold:?}: try `ss -tan state close-wait` in another terminal");
+        note!("keeping it {hold:?}: try `ss -tan state close-wait` in another terminal");
         thread::sleep(hold);
     }
     drop(server_side);
     server!("closed its socket at last: FIN");
-    kernel_states(
-        ours,
-        theirs,
-        ["TIME_WAIT", "CLOSED"],
-        Duration::from_secs(2),
-    );
+    kernel_states(ends, ["TIME_WAIT", "CLOSED"], Duration::from_secs(2));
     note!(
         "Until the server closed, its end sat in CLOSE_WAIT, holding a file descriptor\n\
          and kernel memory: a server that forgets to close leaks one per client."
@@ -444,11 +430,14 @@ fn read_the_end(stream: &mut TcpStream) {
     }
 }
 
-/// Our address and the server's: the two ends of the connection.
-fn ends(stream: &TcpStream) -> (SocketAddr, SocketAddr) {
+/// The two ends of a connection: our address, and the server's.
+type Ends = (SocketAddr, SocketAddr);
+
+/// The ends of the connection of `stream`.
+fn ends_of(stream: &TcpStream) -> Ends {
     match (stream.local_addr(), stream.peer_addr()) {
         (Ok(ours), Ok(theirs)) => (ours, theirs),
-        (Err(err), _) | (_, Err(err)) => fail(format!("the socket has no address: {err}")),
+        (Err(err), _) | (_, Err(err)) => fail(format!("a socket without address: {err}")),
     }
 }
 
@@ -498,7 +487,7 @@ fn send_in_pieces(mut writer: TcpStream, bytes: Vec<u8>, sizes: &[usize]) {
 // ANCHOR: states
 /// Prints the state of both ends of a connection, as the kernel reports them, once
 /// they are the `expected` ones or `limit` has passed: the line shows what they are.
-fn kernel_states(client: SocketAddr, server: SocketAddr, expected: [&str; 2], limit: Duration) {
+fn kernel_states((client, server): Ends, expected: [&str; 2], limit: Duration) {
     let deadline = Instant::now() + limit;
     loop {
         let Ok(table) = tcp_table(client) else {
@@ -508,7 +497,8 @@ fn kernel_states(client: SocketAddr, server: SocketAddr, expected: [&str; 2], li
             tcp_end(&table, client, server),
             tcp_end(&table, server, client),
         );
-        let names = [&ours, &theirs].map(|end| end.as_ref().map_or("CLOSED", |e| e.state));
+        let name = |end: &Option<TcpEnd>| end.as_ref().map_or("CLOSED", |e| e.state);
+        let names = [name(&ours), name(&theirs)];
         if names == expected || Instant::now() >= deadline {
             let say = |end: &Option<TcpEnd>| match end {
                 None => "CLOSED (no socket left)".to_string(),
@@ -706,7 +696,8 @@ fn end_with_this_lesson(command: &mut Command) {
     const SIGKILL: std::ffi::c_ulong = 9;
     let lesson = std::process::id() as i32;
     // SAFETY: between fork and exec a child may only make plain system calls (no
-    // allocation, no locks); prctl and getppid are such calls, and so is nothing else here.
+    // allocation, no locks): prctl and getppid are such calls, and the errors built
+    // here allocate nothing.
     unsafe {
         command.pre_exec(move || {
             if prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 {
