@@ -4,7 +4,7 @@
 //! the bytes arrive complete and in order, but not in the pieces they were written in.
 //! This lesson talks to lesson 03's server and shows each way "one read = one message"
 //! breaks; then how a conversation ends (a read of 0 bytes, the states the kernel keeps
-//! each end in, `shutdown(Read)`, a write that meets a reset, a socket nobody closes);
+//! each end in, a write that meets a reset, `shutdown(Read)`, a socket nobody closes);
 //! then fixes the messages twice with framing (`src/framing.rs`): lines, and a length
 //! prefix.
 //!
@@ -36,7 +36,7 @@ fn usage() -> String {
 
         Shows that TCP is a byte stream: writes merge, a message splits, a character is
         cut in two. Then how a connection ends: a read of 0 bytes, the states of both
-        ends, shutdown(Read), Broken pipe, CLOSE_WAIT. Then frames messages twice: with
+        ends, Broken pipe, shutdown(Read), CLOSE_WAIT. Then frames messages twice: with
         newlines, and with a length prefix.
 
         arguments:
@@ -80,14 +80,14 @@ fn main() {
     two_writes_one_read(addr, pause, replies_within);
     one_write_many_reads(addr, replies_within);
     a_character_cut_in_two(addr, replies_within);
-    zero_bytes_means_closed(addr, pause, replies_within);
-    zero_bytes_after_shutdown_read();
+    zero_bytes_means_closed(addr, replies_within);
     writing_after_a_reset(addr, replies_within);
     // The experiments with 03_server are over: stop it, and print the last of its log
     // before the next heading.
     if let Some(server) = server {
         server.stop();
     }
+    zero_bytes_after_shutdown_read();
     a_socket_nobody_closes(hold);
     fixed_with_lines();
     fixed_with_a_length_prefix();
@@ -162,7 +162,7 @@ fn a_character_cut_in_two(addr: SocketAddr, wait: Duration) {
 // ANCHOR: zero_bytes
 /// How a conversation ends: half-close with `shutdown(Write)`, or drop the socket; and
 /// the state the kernel keeps each end of the connection in meanwhile.
-fn zero_bytes_means_closed(addr: SocketAddr, pause: Duration, wait: Duration) {
+fn zero_bytes_means_closed(addr: SocketAddr, wait: Duration) {
     heading("4. A read of 0 bytes: the other side closed");
     let mut stream = connect(addr, wait);
     let ends = ends_of(&stream);
@@ -191,8 +191,6 @@ fn zero_bytes_means_closed(addr: SocketAddr, pause: Duration, wait: Duration) {
     // After its pause the server writes its reply to a socket nobody holds: our
     // kernel answers with a reset (RST), which ends both sockets at once.
     kernel_states(ends, ["CLOSED", "CLOSED"], wait);
-    // The server reads again and logs what it got, after a pause: wait for its lines.
-    thread::sleep(pause + Duration::from_millis(100));
     note!(
         "The server wrote \"Hello, Tracy!\" after our FIN; our kernel answered with a\n\
          reset (RST), and both ends are gone, with no TIME_WAIT. The server's next read\n\
@@ -202,10 +200,36 @@ fn zero_bytes_means_closed(addr: SocketAddr, pause: Duration, wait: Duration) {
 }
 // ANCHOR_END: zero_bytes
 
+// ANCHOR: broken_pipe
+/// Writing to a connection the server has closed: our kernel takes the first write,
+/// the server's kernel answers it with a reset, and the next write fails.
+fn writing_after_a_reset(addr: SocketAddr, wait: Duration) {
+    heading("5. Writing after the other side has gone: Broken pipe");
+    let mut stream = connect(addr, wait);
+    let ends = ends_of(&stream);
+    send(&mut stream, b"exit");
+    read_the_end(&mut stream);
+    kernel_states(ends, ["CLOSE_WAIT", "FIN_WAIT_2"], wait);
+    // The server closed its socket; we have only heard its FIN ("no more data from
+    // me"), so as far as our kernel knows we may still send.
+    write_and_say(&mut stream, b"Michael");
+    // No program holds the server's socket: its kernel answers the data with a RST.
+    kernel_states(ends, ["CLOSED", "CLOSED"], wait);
+    write_and_say(&mut stream, b"Tracy");
+    note!(
+        "The first write only handed the bytes to our kernel: it succeeded, and the\n\
+         server's kernel answered them with a reset. The second write met the reset:\n\
+         EPIPE, \"Broken pipe\". By default, a C program would have been killed by the\n\
+         signal SIGPIPE instead; Rust ignores SIGPIPE, and the error comes back as a\n\
+         value."
+    );
+}
+// ANCHOR_END: broken_pipe
+
 // ANCHOR: shutdown_read
 /// A read of 0 bytes while the other side is still there: our own `shutdown(Read)`.
 fn zero_bytes_after_shutdown_read() {
-    heading("5. A read of 0 bytes that is not the other side closing");
+    heading("6. A read of 0 bytes that is not the other side closing");
     let (client_side, server_side) = socket_pair();
     let ends = ends_of(&client_side);
     // A second handle on the same socket, for a thread that waits in `read`: the
@@ -231,32 +255,6 @@ fn zero_bytes_after_shutdown_read() {
     drop(server_side);
 }
 // ANCHOR_END: shutdown_read
-
-// ANCHOR: broken_pipe
-/// Writing to a connection the server has closed: our kernel takes the first write,
-/// the server's kernel answers it with a reset, and the next write fails.
-fn writing_after_a_reset(addr: SocketAddr, wait: Duration) {
-    heading("6. Writing after the other side has gone: Broken pipe");
-    let mut stream = connect(addr, wait);
-    let ends = ends_of(&stream);
-    send(&mut stream, b"exit");
-    read_the_end(&mut stream);
-    kernel_states(ends, ["CLOSE_WAIT", "FIN_WAIT_2"], wait);
-    // The server closed its socket; we have only heard its FIN ("no more data from
-    // me"), so as far as our kernel knows we may still send.
-    write_and_say(&mut stream, b"Michael");
-    // No program holds the server's socket: its kernel answers the data with a RST.
-    kernel_states(ends, ["CLOSED", "CLOSED"], wait);
-    write_and_say(&mut stream, b"Tracy");
-    note!(
-        "The first write only handed the bytes to our kernel: it succeeded, and the\n\
-         server's kernel answered them with a reset. The second write met the reset:\n\
-         EPIPE, \"Broken pipe\". By default, a C program would have been killed by the\n\
-         signal SIGPIPE instead; Rust ignores SIGPIPE, and the error comes back as a\n\
-         value."
-    );
-}
-// ANCHOR_END: broken_pipe
 
 // ANCHOR: close_wait
 /// A server that reads 0 bytes and never closes: its end of the connection waits in

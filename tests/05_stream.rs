@@ -201,11 +201,11 @@ fn closing_goes_through_the_states_the_book_draws() {
 #[test]
 #[cfg(target_os = "linux")]
 fn shutdown_read_makes_a_read_return_0_while_the_server_is_there() {
-    let out = section(stream_lesson(), "5.");
+    let out = section(stream_lesson(), "6.");
     assert!(
         out.contains("[client] the blocked read returned 0 bytes"),
         "after shutdown(Read) the read blocked in the other thread should return 0 \
-         (stream.md, section 5; lesson 06's Ctrl-C relies on it):\n{out}"
+         (stream.md, section 6; lesson 06's Ctrl-C relies on it):\n{out}"
     );
     assert_eq!(
         names(&states(out)),
@@ -217,7 +217,7 @@ fn shutdown_read_makes_a_read_return_0_while_the_server_is_there() {
 #[test]
 #[cfg(target_os = "linux")]
 fn the_second_write_after_a_reset_is_a_broken_pipe() {
-    let out = section(stream_lesson(), "6.");
+    let out = section(stream_lesson(), "5.");
     let taken = out
         .find(r#"[client] wrote 7 bytes "Michael": our kernel took them"#)
         .unwrap_or_else(|| {

@@ -348,12 +348,12 @@ const TRANSCRIPTS: &[Transcript] = &[
     Transcript::new("05_closed.txt", "05_stream", Setup::Alone)
         .section("4.")
         .varies(&["[server]", "s more"]),
-    Transcript::new("05_shutdown_read.txt", "05_stream", Setup::Alone)
-        .section("5.")
-        .varies(&["[server]"]),
     Transcript::new("05_broken_pipe.txt", "05_stream", Setup::Alone)
-        .section("6.")
+        .section("5.")
         .varies(&["[server]", "s more"]),
+    Transcript::new("05_shutdown_read.txt", "05_stream", Setup::Alone)
+        .section("6.")
+        .varies(&["[server]"]),
     Transcript::new("05_close_wait.txt", "05_stream", Setup::Alone)
         .section("7.")
         .varies(&["s more", "tcp_fin_timeout ="]),
