@@ -219,9 +219,9 @@ fn writing_after_a_reset(addr: SocketAddr, wait: Duration) {
     note!(
         "The first write only handed the bytes to our kernel: it succeeded, and the\n\
          server's kernel answered them with a reset. The second write met the reset:\n\
-         EPIPE, \"Broken pipe\". By default, a C program would have been killed by the\n\
-         signal SIGPIPE instead; Rust ignores SIGPIPE, and the error comes back as a\n\
-         value."
+         on Linux, EPIPE, \"Broken pipe\". By default, a C program would have been\n\
+         killed by the signal SIGPIPE instead; Rust ignores SIGPIPE, and the error\n\
+         comes back as a value."
     );
 }
 // ANCHOR_END: broken_pipe
