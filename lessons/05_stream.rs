@@ -3,7 +3,9 @@
 //! The article's server takes each `recv(1024)` to be one message. TCP promises less:
 //! the bytes arrive complete and in order, but not in the pieces they were written in.
 //! This lesson talks to lesson 03's server and shows each way "one read = one message"
-//! breaks, then fixes it twice with framing (`src/framing.rs`): lines, and a length
+//! breaks; then how a conversation ends (a read of 0 bytes, the states the kernel keeps
+//! each end in, a write that meets a reset, `shutdown(Read)`, a socket nobody closes);
+//! then fixes the messages twice with framing (`src/framing.rs`): lines, and a length
 //! prefix.
 //!
 //! ```text
@@ -12,39 +14,62 @@
 //! cargo run --example 05_stream -- 127.0.0.1:1234   # or use a 03_server you started
 //! ```
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::thread;
-use std::time::Duration;
-use tcp_lessons::args::Args;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+use tcp_lessons::args::{Args, parse_address};
 use tcp_lessons::framing::{self, FrameError};
 use tcp_lessons::say::{self, Role, explain, fail, heading};
-use tcp_lessons::{client, note, server};
+use tcp_lessons::{client, kernel, note, server};
 
-const USAGE: &str = indoc::indoc! {"
-    usage: 05_stream [ADDRESS] [--pause-ms MS]
+/// The pause of the 03_server the lesson starts: the article's `time.sleep(1)`, shorter
+/// so that the lesson runs in seconds. Experiment 1 needs the server to have one.
+const PAUSE_MS: u64 = 300;
+/// How long experiment 7 keeps the socket nobody closes, before closing it at last.
+const HOLD_MS: u64 = 0;
 
-    Shows that TCP is a byte stream: writes merge, a message splits, a character is
-    cut in two, a read of 0 bytes means the peer closed. Then frames messages twice:
-    with newlines, and with a length prefix.
+fn usage() -> String {
+    indoc::formatdoc! {"
+        usage: 05_stream [ADDRESS] [OPTIONS]
 
-      ADDRESS        a running 03_server; without it the lesson starts one itself
-                     (build it first: cargo build --example 03_server)
-      --pause-ms MS  the pause of the 03_server the lesson starts (default 300)
-      --help         show this text
-"};
+        Shows that TCP is a byte stream: writes merge, a message splits, a character is
+        cut in two. Then how a connection ends: a read of 0 bytes, the states of both
+        ends, Broken pipe, shutdown(Read), CLOSE_WAIT. Then frames messages twice: with
+        newlines, and with a length prefix.
+
+        arguments:
+          ADDRESS         a running 03_server (IP:PORT or HOST:PORT); without it the
+                          lesson starts one itself on a free port (build it first:
+                          cargo build --example 03_server)
+
+        options:
+          --pause-ms MS   the pause of the 03_server the lesson starts; with ADDRESS, give
+                          that server's pause (default {PAUSE_MS})
+          --hold-ms MS    how long experiment 7 keeps a socket in CLOSE_WAIT, time to look
+                          at it with `ss -tan state close-wait` (default {HOLD_MS})
+          -h, --help      show this text
+
+        examples:
+          cargo run --example 05_stream
+          cargo run --example 05_stream -- --hold-ms 10000
+          cargo run --example 05_stream -- localhost:1234 --pause-ms 1000
+    "}
+}
 
 // ANCHOR: main
 fn main() {
-    let mut args = Args::from_env(USAGE);
-    let pause = Duration::from_millis(args.value("--pause-ms", 300));
-    let given = args.positional();
+    let mut args = Args::from_env(&usage());
+    let pause = Duration::from_millis(args.value("--pause-ms", PAUSE_MS));
+    let hold = Duration::from_millis(args.value("--hold-ms", HOLD_MS));
+    let given = args
+        .positional()
+        .map(|text| parse_address(&text).unwrap_or_else(|message| args.refuse(message)));
     args.finish();
 
-    // Keep the server (if we started it) alive until the end of main.
-    let (addr, _server) = match given {
-        Some(text) => (parse_address(&text), None),
+    let (addr, server) = match given {
+        Some(addr) => (addr, None),
         None => {
             let (addr, child) = start_server(pause);
             (addr, Some(child))
@@ -55,7 +80,15 @@ fn main() {
     two_writes_one_read(addr, pause, replies_within);
     one_write_many_reads(addr, replies_within);
     a_character_cut_in_two(addr, replies_within);
-    zero_bytes_means_closed(addr, pause, replies_within);
+    zero_bytes_means_closed(addr, replies_within);
+    writing_after_a_reset(addr, replies_within);
+    // The experiments with 03_server are over: stop it, and print the last of its log
+    // before the next heading.
+    if let Some(server) = server {
+        server.stop();
+    }
+    zero_bytes_after_shutdown_read();
+    a_socket_nobody_closes(hold);
     fixed_with_lines();
     fixed_with_a_length_prefix();
 }
@@ -127,45 +160,143 @@ fn a_character_cut_in_two(addr: SocketAddr, wait: Duration) {
 // ANCHOR_END: cut_character
 
 // ANCHOR: zero_bytes
-/// How a conversation ends: half-close with `shutdown(Write)`, or drop the socket.
-fn zero_bytes_means_closed(addr: SocketAddr, pause: Duration, wait: Duration) {
+/// How a conversation ends: half-close with `shutdown(Write)`, or drop the socket; and
+/// the state the kernel keeps each end of the connection in meanwhile.
+fn zero_bytes_means_closed(addr: SocketAddr, wait: Duration) {
     heading("4. A read of 0 bytes: the other side closed");
     let mut stream = connect(addr, wait);
+    let ends = ends_of(&stream);
     send(&mut stream, b"Michael");
     // Half-close: "I will send nothing more" (a FIN), but the socket can still read.
     stream
         .shutdown(Shutdown::Write)
         .unwrap_or_else(|err| fail(err));
     client!("shutdown(Write): sent FIN, still reading");
+    kernel_states(ends, ["FIN_WAIT_2", "CLOSE_WAIT"], wait);
     read_replies(&mut stream, 1);
-    let mut buffer = [0; 1024];
-    match stream.read(&mut buffer) {
-        Ok(0) => client!("read 0 bytes: the server closed its side too"),
-        Ok(n) => client!("read {n} more bytes"),
-        Err(err) => client!("read failed: {err}"),
-    }
+    read_the_end(&mut stream);
+    kernel_states(ends, ["TIME_WAIT", "CLOSED"], wait);
     note!(
         "The server read 0 bytes after \"Michael\": that is how a reader learns the\n\
-         writer has finished. With shutdown(Write) we still got our reply."
+         writer has finished. With shutdown(Write) we still got our reply. We closed\n\
+         first, so our end waits in TIME_WAIT; the server's end is gone."
     );
+
     let mut dropped = connect(addr, wait);
+    let ends = ends_of(&dropped);
     send(&mut dropped, b"Tracy");
     drop(dropped);
     client!("dropped the socket after \"Tracy\": it can neither send nor read now");
-    // Give the server time to answer and to read the end (a pause each), so its log
-    // lines land in this section.
-    thread::sleep(pause * 2 + Duration::from_millis(100));
+    kernel_states(ends, ["FIN_WAIT_2", "CLOSE_WAIT"], wait);
+    // After its pause the server writes its reply to a socket nobody holds: our
+    // kernel answers with a reset (RST), which ends both sockets at once.
+    kernel_states(ends, ["CLOSED", "CLOSED"], wait);
     note!(
-        "The reply to \"Tracy\" has nowhere to go: this machine's kernel answers it with a\n\
-         reset (RST). Dropping closes both directions; shutdown(Write) closes one."
+        "The server wrote \"Hello, Tracy!\" after our FIN; our kernel answered with a\n\
+         reset (RST), and both ends are gone, with no TIME_WAIT. The server's next read\n\
+         returned 0, not an error: once a FIN has come, Linux reports the end of the\n\
+         stream first. Dropping closes both directions; shutdown(Write) closes one."
     );
 }
 // ANCHOR_END: zero_bytes
 
+// ANCHOR: broken_pipe
+/// Writing to a connection the server has closed: our kernel takes the first write,
+/// the server's kernel answers it with a reset, and the next write fails.
+fn writing_after_a_reset(addr: SocketAddr, wait: Duration) {
+    heading("5. Writing after the other side has gone: Broken pipe");
+    let mut stream = connect(addr, wait);
+    let ends = ends_of(&stream);
+    send(&mut stream, b"exit");
+    read_the_end(&mut stream);
+    kernel_states(ends, ["CLOSE_WAIT", "FIN_WAIT_2"], wait);
+    // The server closed its socket; we have only heard its FIN ("no more data from
+    // me"), so as far as our kernel knows we may still send.
+    write_and_say(&mut stream, b"Michael");
+    // No program holds the server's socket: its kernel answers the data with a RST.
+    kernel_states(ends, ["CLOSED", "CLOSED"], wait);
+    write_and_say(&mut stream, b"Tracy");
+    note!(
+        "The first write only handed the bytes to our kernel: it succeeded, and the\n\
+         server's kernel answered them with a reset. The second write met the reset:\n\
+         on Linux, EPIPE, \"Broken pipe\". By default, a C program would have been\n\
+         killed by the signal SIGPIPE instead; Rust ignores SIGPIPE, and the error\n\
+         comes back as a value."
+    );
+}
+// ANCHOR_END: broken_pipe
+
+// ANCHOR: shutdown_read
+/// A read of 0 bytes while the other side is still there: our own `shutdown(Read)`.
+fn zero_bytes_after_shutdown_read() {
+    heading("6. A read of 0 bytes that is not the other side closing");
+    let (client_side, server_side) = socket_pair();
+    let ends = ends_of(&client_side);
+    // A second handle on the same socket, for a thread that waits in `read`: the
+    // other side sends nothing, so the read blocks.
+    let mut reader = client_side.try_clone().unwrap_or_else(|err| fail(err));
+    let blocked = thread::spawn(move || reader.read(&mut [0; 1024]));
+    thread::sleep(Duration::from_millis(100));
+    client_side
+        .shutdown(Shutdown::Read)
+        .unwrap_or_else(|err| fail(err));
+    client!("shutdown(Read), from the main thread");
+    match blocked.join() {
+        Ok(Ok(0)) => client!("the blocked read returned 0 bytes"),
+        Ok(Ok(n)) => client!("the blocked read returned {n} bytes"),
+        Ok(Err(err)) => client!("the blocked read failed: {err}"),
+        Err(_) => fail("the reading thread panicked"),
+    }
+    kernel_states(ends, ["ESTABLISHED", "ESTABLISHED"], Duration::from_secs(2));
+    note!(
+        "Nobody sent a FIN: shutdown(Read) sends nothing, it only makes our reads\n\
+         return 0. Lesson 06 uses it to wake its sessions on Ctrl-C."
+    );
+    drop(server_side);
+}
+// ANCHOR_END: shutdown_read
+
+// ANCHOR: close_wait
+/// A server that reads 0 bytes and never closes: its end of the connection waits in
+/// CLOSE_WAIT for as long as the program keeps the socket.
+fn a_socket_nobody_closes(hold: Duration) {
+    heading("7. A server that never closes: CLOSE_WAIT");
+    let (client_side, server_side) = socket_pair();
+    let ends = ends_of(&client_side);
+    drop(client_side);
+    client!("closed the connection: FIN");
+    match (&server_side).read(&mut [0; 1024]) {
+        Ok(0) => server!("read 0 bytes, and does not close its socket"),
+        Ok(n) => server!("read {n} bytes"),
+        Err(err) => server!("read failed: {err}"),
+    }
+    kernel_states(ends, ["FIN_WAIT_2", "CLOSE_WAIT"], Duration::from_secs(2));
+    match std::fs::read_to_string("/proc/sys/net/ipv4/tcp_fin_timeout") {
+        Ok(seconds) => kernel!(
+            "net.ipv4.tcp_fin_timeout = {} s: how long a FIN_WAIT_2 end that no program\n\
+             holds waits for the other FIN. CLOSE_WAIT has no timer at all.",
+            seconds.trim()
+        ),
+        Err(_) => kernel!("(no /proc/sys/net/ipv4/tcp_fin_timeout on this system)"),
+    }
+    if !hold.is_zero() {
+        note!("keeping it {hold:?}: try `ss -tan state close-wait` in another terminal");
+        thread::sleep(hold);
+    }
+    drop(server_side);
+    server!("closed its socket at last: FIN");
+    kernel_states(ends, ["TIME_WAIT", "CLOSED"], Duration::from_secs(2));
+    note!(
+        "Until the server closed, its end sat in CLOSE_WAIT, holding a file descriptor\n\
+         and kernel memory: a server that forgets to close leaks one per client."
+    );
+}
+// ANCHOR_END: close_wait
+
 // ANCHOR: fixed_with_lines
 /// Newline framing: the messages come out whole however the bytes are cut.
 fn fixed_with_lines() {
-    heading("5. Fixed: one message per line");
+    heading("8. Fixed: one message per line");
     let mut stream = Vec::new();
     for message in ["Michael", "Tracy", "张三"] {
         framing::write_line(&mut stream, message.as_bytes()).unwrap_or_else(|err| fail(err));
@@ -198,7 +329,7 @@ fn fixed_with_lines() {
 // ANCHOR: fixed_with_length
 /// Length-prefixed framing: a u32 in network byte order, then the bytes.
 fn fixed_with_a_length_prefix() {
-    heading("6. Fixed: a length before each message");
+    heading("9. Fixed: a length before each message");
     let seven: u32 = 7;
     note!(
         "The length 7 as a u32: big-endian (network byte order) {}, little-endian\n\
@@ -255,6 +386,14 @@ fn send(stream: &mut TcpStream, bytes: &[u8]) {
     client!("wrote {}", show(bytes));
 }
 
+/// Writes the bytes in one call, and says what came of it, an error too.
+fn write_and_say(stream: &mut TcpStream, bytes: &[u8]) {
+    match stream.write(bytes) {
+        Ok(n) => client!("wrote {}: our kernel took them", show(&bytes[..n])),
+        Err(err) => client!("write of {} failed: {err}", show(bytes)),
+    }
+}
+
 /// Reads until `count` greetings have come (or the server stops answering), printing
 /// every read as it returns. Returns the greetings' text.
 fn read_replies(stream: &mut TcpStream, count: usize) -> Vec<String> {
@@ -278,6 +417,26 @@ fn read_replies(stream: &mut TcpStream, count: usize) -> Vec<String> {
     }
     let text = String::from_utf8_lossy(&received).into_owned();
     text.split_inclusive('!').map(String::from).collect()
+}
+
+/// Reads once more, expecting the end of the stream, and says what came.
+fn read_the_end(stream: &mut TcpStream) {
+    match stream.read(&mut [0; 1024]) {
+        Ok(0) => client!("read 0 bytes: the server has closed its side"),
+        Ok(n) => client!("read {n} more bytes"),
+        Err(err) => client!("read failed: {err}"),
+    }
+}
+
+/// The two ends of a connection: our address, and the server's.
+type Ends = (SocketAddr, SocketAddr);
+
+/// The ends of the connection of `stream`.
+fn ends_of(stream: &TcpStream) -> Ends {
+    match (stream.local_addr(), stream.peer_addr()) {
+        (Ok(ours), Ok(theirs)) => (ours, theirs),
+        (Err(err), _) | (_, Err(err)) => fail(format!("a socket without address: {err}")),
+    }
 }
 
 /// Ends a conversation the article's way, and waits until the server has closed.
@@ -323,6 +482,101 @@ fn send_in_pieces(mut writer: TcpStream, bytes: Vec<u8>, sizes: &[usize]) {
 }
 // ANCHOR_END: helpers
 
+// ANCHOR: states
+/// Prints the state of both ends of a connection, as the kernel reports them, once
+/// they are the `expected` ones or `limit` has passed: the line shows what they are.
+fn kernel_states((client, server): Ends, expected: [&str; 2], limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let Ok(table) = tcp_table(client) else {
+            return kernel!("(no /proc/net/tcp here: `netstat -an` shows the states)");
+        };
+        let (ours, theirs) = (
+            tcp_end(&table, client, server),
+            tcp_end(&table, server, client),
+        );
+        let name = |end: &Option<TcpEnd>| end.as_ref().map_or("CLOSED", |e| e.state);
+        let names = [name(&ours), name(&theirs)];
+        if names == expected || Instant::now() >= deadline {
+            let say = |end: &Option<TcpEnd>| match end {
+                None => "CLOSED (no socket left)".to_string(),
+                Some(end) => match end.timer {
+                    Some(seconds) => format!("{}, for {seconds} s more", end.state),
+                    None => end.state.to_string(),
+                },
+            };
+            return kernel!(
+                "client {client}  {}\nserver {server}  {}",
+                say(&ours),
+                say(&theirs)
+            );
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// One end of a TCP connection, as Linux lists it in /proc/net/tcp (where `ss` and
+/// `netstat` read it too).
+struct TcpEnd {
+    /// The state, as RFC 9293 names it (with `_` where the RFC and `ss` write `-`).
+    state: &'static str,
+    /// For an end in TIME_WAIT or FIN_WAIT_2: the seconds before the kernel drops it.
+    timer: Option<u64>,
+}
+
+/// Linux's table of TCP sockets, for IPv4 or IPv6 as `addr` is: a line per socket.
+/// An error where there is no such file (any system but Linux).
+fn tcp_table(addr: SocketAddr) -> io::Result<String> {
+    let name = if addr.is_ipv4() { "tcp" } else { "tcp6" };
+    std::fs::read_to_string(format!("/proc/net/{name}"))
+}
+
+/// The end of the connection from `local` to `remote` in `table`; `None` once no
+/// socket has these addresses (it is CLOSED).
+fn tcp_end(table: &str, local: SocketAddr, remote: SocketAddr) -> Option<TcpEnd> {
+    let (local, remote) = (proc_hex(local), proc_hex(remote));
+    for line in table.lines().skip(1) {
+        // sl local_address rem_address st tx_queue:rx_queue tr:tm->when ...
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.len() < 6 || fields[1] != local || fields[2] != remote {
+            continue;
+        }
+        let state = match fields[3] {
+            "01" => "ESTABLISHED",
+            "04" => "FIN_WAIT_1",
+            "05" => "FIN_WAIT_2",
+            "06" => "TIME_WAIT",
+            "08" => "CLOSE_WAIT",
+            "09" => "LAST_ACK",
+            "0B" => "CLOSING",
+            _ => "another state",
+        };
+        // The timer: which one is running, and when it fires, in 1/100 s (USER_HZ).
+        let (running, ticks) = fields[5].split_once(':').unwrap_or(("00", "0"));
+        let ticks = u64::from_str_radix(ticks, 16).unwrap_or(0);
+        let timed = running != "00" && matches!(state, "TIME_WAIT" | "FIN_WAIT_2");
+        let timer = timed.then_some(ticks.div_ceil(100));
+        return Some(TcpEnd { state, timer });
+    }
+    None
+}
+
+/// An address as /proc/net/tcp writes it: the IP address in 32-bit words, each in
+/// this machine's byte order, then the port, all in hex (127.0.0.1:1234 is
+/// `0100007F:04D2` on x86).
+fn proc_hex(addr: SocketAddr) -> String {
+    let octets = match addr.ip() {
+        IpAddr::V4(ip) => ip.octets().to_vec(),
+        IpAddr::V6(ip) => ip.octets().to_vec(),
+    };
+    let words: String = octets
+        .chunks(4)
+        .map(|w| format!("{:08X}", u32::from_ne_bytes([w[0], w[1], w[2], w[3]])))
+        .collect();
+    format!("{words}:{:04X}", addr.port())
+}
+// ANCHOR_END: states
+
 /// `N bytes "text"` (or the bytes in hex, when they are not text), long texts
 /// shortened in the middle.
 fn show(bytes: &[u8]) -> String {
@@ -349,57 +603,115 @@ fn hex(bytes: &[u8]) -> String {
     pairs.join(" ")
 }
 
-fn parse_address(text: &str) -> SocketAddr {
-    text.parse()
-        .unwrap_or_else(|_| fail(format!("{text:?} is not an address such as 127.0.0.1:1234")))
-}
-
+// ANCHOR: start_server
 /// Starts lesson 03's server on a free port, its log shown among ours.
 fn start_server(pause: Duration) -> (SocketAddr, ServerProcess) {
     let name = format!("03_server{}", std::env::consts::EXE_SUFFIX);
     let path = std::env::current_exe()
         .map(|me| me.with_file_name(name))
         .unwrap_or_default();
+    let mut command = Command::new(&path);
     let pause_ms = pause.as_millis().to_string();
-    let child = Command::new(&path)
+    command
         .args(["127.0.0.1:0", "--pause-ms", &pause_ms])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|err| {
-            fail(format!(
-                "cannot start {} ({err}): build it with `cargo build --example 03_server`, \
-                 or start one and give its address",
-                path.display()
-            ))
-        });
-    let mut server = ServerProcess(child);
-    let mut lines = BufReader::new(server.0.stdout.take().expect("piped")).lines();
-    let first = lines.next().and_then(Result::ok).unwrap_or_default();
-    let addr = first
-        .split("listening on ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|addr| addr.parse().ok())
-        .unwrap_or_else(|| fail(format!("03_server did not say where it listens: {first:?}")));
+        .stdout(Stdio::piped());
+    end_with_this_lesson(&mut command);
+    let mut child = command.spawn().unwrap_or_else(|err| {
+        fail(format!(
+            "cannot start {} ({err}): build it with `cargo build --example 03_server`, \
+             or start one and give its address",
+            path.display()
+        ))
+    });
+    let Some(stdout) = child.stdout.take() else {
+        fail("03_server started without its output")
+    };
+    let mut server = ServerProcess { child, log: None };
+    let mut lines = BufReader::new(stdout).lines();
+    // Its first lines say where it listens; they are shown among ours as they come.
+    let addr = lines
+        .by_ref()
+        .take(5)
+        .map_while(Result::ok)
+        .find_map(|line| {
+            let after = line.split("listening on ").nth(1)?;
+            let word = after.split_whitespace().next()?;
+            word.trim_end_matches([',', '.', ')']).parse().ok()
+        })
+        .unwrap_or_else(|| fail("03_server did not say where it listens"));
     server!("03_server started by this lesson, listening on {addr}, pause {pause:?}");
-    if let Some(Ok(waiting)) = lines.next() {
-        say::line(Role::Server, waiting.trim_start_matches("[server] "));
-    }
     // Show the server's log as it comes, so both sides of each experiment are seen.
-    thread::spawn(move || {
+    server.log = Some(thread::spawn(move || {
         for line in lines.map_while(Result::ok) {
             say::line(Role::Server, shorten(line.trim_start_matches("[server] ")));
         }
-    });
+    }));
     (addr, server)
 }
 
-/// The 03_server this lesson started; stopped when the lesson ends.
-struct ServerProcess(Child);
+/// The 03_server this lesson started, and the thread that shows its log.
+struct ServerProcess {
+    child: Child,
+    log: Option<JoinHandle<()>>,
+}
+
+impl ServerProcess {
+    /// Stops the server, and waits until every line it wrote has been shown.
+    fn stop(mut self) {
+        self.end();
+        if let Some(log) = self.log.take() {
+            let _ = log.join();
+        }
+    }
+
+    fn end(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
 
 impl Drop for ServerProcess {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        self.end();
     }
 }
+
+/// Makes the 03_server end with this lesson, however the lesson ends: at the end of
+/// `main`, `Drop` stops it; but a `fail()` or a closed stdout (`05_stream | head`)
+/// calls `process::exit`, which runs no `Drop`, and a signal runs nothing at all. So on
+/// Linux we ask the kernel: `prctl(PR_SET_PDEATHSIG, SIGKILL)`, run in the child
+/// between fork and exec, sends it SIGKILL when the thread that started it ends. That
+/// is this lesson's main thread, which ends only with the whole process.
+#[cfg(target_os = "linux")]
+fn end_with_this_lesson(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // Two functions of the C library, declared here rather than adding a dependency.
+    unsafe extern "C" {
+        fn prctl(option: i32, ...) -> i32;
+        fn getppid() -> i32;
+    }
+    const PR_SET_PDEATHSIG: i32 = 1;
+    const SIGKILL: std::ffi::c_ulong = 9;
+    let lesson = std::process::id() as i32;
+    // SAFETY: between fork and exec a child may only make plain system calls (no
+    // allocation, no locks): prctl and getppid are such calls, and the errors built
+    // here allocate nothing.
+    unsafe {
+        command.pre_exec(move || {
+            if prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // If the lesson ended before prctl took effect, no signal will come: stop.
+            if getppid() != lesson {
+                return Err(io::ErrorKind::Other.into());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// macOS and Windows have no such call: there only `Drop` stops the server, so a
+/// lesson stopped early can leave it running (`ps`, or the Task Manager, finds it).
+#[cfg(not(target_os = "linux"))]
+fn end_with_this_lesson(_: &mut Command) {}
+// ANCHOR_END: start_server

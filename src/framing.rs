@@ -9,8 +9,9 @@
 //! - **length-prefixed**: a 4-byte length in network byte order (big-endian), then that
 //!   many bytes. Any bytes can be sent, and the reader knows the size before reading.
 //!
-//! Both readers take a maximum size and never hold more than that in memory, whatever
-//! the peer sends; both return `Ok(None)` when the stream ends cleanly between messages.
+//! Both readers take a maximum size and never hold much more than that in memory,
+//! whatever the peer sends (a line reader: the limit, a `\r\n`, and its `BufRead`'s own
+//! buffer); both return `Ok(None)` when the stream ends cleanly between messages.
 
 use std::fmt;
 use std::io::{self, BufRead, Read, Write};
@@ -98,9 +99,9 @@ pub fn write_line(writer: &mut impl Write, message: &[u8]) -> io::Result<()> {
 /// Writes `message` after its length, a `u32` in network byte order (big-endian).
 pub fn write_frame(writer: &mut impl Write, message: &[u8]) -> io::Result<()> {
     let len = u32::try_from(message.len())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a frame holds at most 4 GiB"))?;
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a frame holds under 4 GiB"))?;
     let mut frame = Vec::with_capacity(4 + message.len());
-    // to_be_bytes: most significant byte first, as every Internet protocol writes
+    // to_be_bytes: most significant byte first, as the headers of IP and TCP write
     // numbers. 300 goes out as 00 00 01 2c on any machine, little- or big-endian.
     frame.extend_from_slice(&len.to_be_bytes());
     frame.extend_from_slice(message);
