@@ -471,3 +471,41 @@ pub fn explain(err: &io::Error, addr: SocketAddr) -> String {
         _ => format!("{addr}: {err}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_message_is_quoted_whole() {
+        assert_eq!(excerpt(b"Tracy\r\n"), r#""Tracy\r\n""#);
+        assert_eq!(excerpt(b"Mich\xffael"), "\"Mich\u{FFFD}ael\"");
+        assert_eq!(excerpt(&[b'x'; 64]), format!("{:?}", "x".repeat(64)));
+    }
+
+    #[test]
+    fn a_long_message_keeps_its_ends_and_counts_the_rest() {
+        let mut message = vec![b'x'; 1022];
+        message.extend_from_slice("张三".as_bytes()); // 1028 bytes, as lesson 05 sends
+        let shown = excerpt(&message);
+        let head = format!("{:?}", "x".repeat(40));
+        assert!(shown.starts_with(&head), "{shown}");
+        assert!(shown.ends_with("xxxxxxxxxx张三\""), "{shown}");
+        assert!(shown.contains(" 972 bytes left out "), "{shown}");
+    }
+
+    #[test]
+    fn a_cut_never_falls_inside_a_character() {
+        let message = "张".repeat(100); // 300 bytes, 3 per character
+        let shown = excerpt(message.as_bytes());
+        assert!(!shown.contains('\u{FFFD}'), "{shown}");
+        // 39 bytes (13 characters) before the cut, 15 (5 characters) after it.
+        assert!(shown.contains(" 246 bytes left out "), "{shown}");
+    }
+
+    #[test]
+    fn control_bytes_cannot_make_a_long_line() {
+        assert!(excerpt(&[1; 1024]).len() < 400);
+        assert!(excerpt(&[0; 1024]).len() < 200);
+    }
+}

@@ -298,7 +298,7 @@ fn a_long_message_is_logged_cut_to_its_ends() {
         reply.extend(client.recv());
     }
     let line = server.expect("read ");
-    // Written out whole, each \x01 would take 6 characters: 6 KB for one line.
+    // Written out whole, each \x01 would take 5 characters (`\u{1}`): 5 KB for one line.
     assert!(
         line.len() < 600,
         "a 1007-byte message made a {}-byte log line",
@@ -531,7 +531,7 @@ fn a_log_nobody_reads_does_not_hold_up_clients() {
     stdout.read_line(&mut first).unwrap();
     let addr: SocketAddr = first.split_whitespace().nth(3).unwrap().parse().unwrap();
 
-    // A client floods it: 300 messages of 1000 control bytes (6 KB each, written out
+    // A client floods it: 300 messages of 1000 control bytes (5 KB each, written out
     // as Rust escapes them): far more than a pipe holds.
     let flood = thread::spawn(move || {
         let mut client = Peer::connect(addr);
@@ -587,4 +587,39 @@ fn a_client_whose_process_is_killed_closes_with_a_fin() {
         end.ends_with("closed."),
         "a killed client ended its session with: {end}"
     );
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_restarted_server_binds_past_time_wait() {
+    let (first, addr) = server("0");
+    let mut client = Peer::connect(addr);
+    client.expect("Welcome!");
+    // After `exit` the server closes first: the connection's TIME_WAIT is on its side,
+    // on its port, once the client has closed too.
+    client.send(b"exit");
+    client.expect_closed();
+    drop(client);
+    assert!(
+        common::time_wait_on(addr.port()),
+        "no connection in TIME_WAIT on port {}",
+        addr.port()
+    );
+    drop(first);
+    let mut command = Command::new(common::lesson("03_server"));
+    command.args([&addr.to_string(), "--pause-ms", "0"]);
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut second = Started::spawn(command);
+    let mut line = String::new();
+    BufReader::new(second.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    if !line.contains("listening on") {
+        let mut stderr = String::new();
+        let _ = second.0.stderr.take().unwrap().read_to_string(&mut stderr);
+        panic!(
+            "a restarted 03 could not bind {addr} past a connection in TIME_WAIT (does it \
+             still set SO_REUSEADDR?): {stderr}"
+        );
+    }
 }

@@ -456,3 +456,22 @@ impl Peer {
         Peer { stream }
     }
 }
+
+/// Whether a TCP connection on local port `port` is in TIME_WAIT now (state 06 in
+/// `/proc/net/tcp`, Linux); waits up to a second for one to appear.
+pub fn time_wait_on(port: u16) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+        let found = table.lines().skip(1).any(|row| {
+            let cols: Vec<&str> = row.split_whitespace().collect();
+            let local_port = cols.get(1).and_then(|a| a.split_once(':')).map(|(_, p)| p);
+            cols.get(3) == Some(&"06")
+                && local_port.and_then(|p| u16::from_str_radix(p, 16).ok()) == Some(port)
+        });
+        if found || Instant::now() > deadline {
+            return found;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
