@@ -153,7 +153,8 @@ fn listen(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
 /// `src/ceiling.rs`). Past one of them, Linux would not just refuse a thread: the
 /// whole process could abort.
 fn session_limit() -> usize {
-    let ceiling = ceiling::sessions();
+    // A session holds one descriptor: its socket.
+    let ceiling = ceiling::sessions(1);
     for limit in &ceiling.limits {
         kernel!("{limit}");
     }

@@ -35,13 +35,15 @@ pub struct Ceiling {
 }
 
 /// Reads this machine's limits (call it once the listening socket is open, so that the
-/// descriptors in use are counted). Each session needs one thread and one descriptor.
-pub fn sessions() -> Ceiling {
+/// descriptors in use are counted), for sessions that each need one thread and
+/// `descriptors` file descriptors (1 for a socket; 2 if a session clones its stream,
+/// as a `BufReader` beside a writer does).
+pub fn sessions(descriptors: usize) -> Ceiling {
     let mut ceiling = Ceiling {
         sessions: usize::MAX,
         limits: Vec::new(),
     };
-    read_limits(&mut ceiling);
+    read_limits(&mut ceiling, descriptors.max(1));
     if ceiling.limits.is_empty() {
         ceiling.limits.push(
             "no limit read on this system: a thread that cannot start drops its client".into(),
@@ -59,10 +61,10 @@ impl Ceiling {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn read_limits(_: &mut Ceiling) {}
+fn read_limits(_: &mut Ceiling, _: usize) {}
 
 #[cfg(target_os = "linux")]
-fn read_limits(ceiling: &mut Ceiling) {
+fn read_limits(ceiling: &mut Ceiling, descriptors: usize) {
     use linux::*;
 
     // Mappings: the limit whose breach aborts the process.
@@ -77,14 +79,19 @@ fn read_limits(ceiling: &mut Ceiling) {
         );
     }
 
-    // Descriptors: one socket per session, and one kept free to accept a client we turn
-    // away (RLIMIT_NOFILE counts this process's descriptors).
+    // Descriptors: `descriptors` per session, and one kept free to accept a client we
+    // turn away (RLIMIT_NOFILE counts this process's descriptors).
     if let (Some(soft), Some(open)) = (rlimit("Max open files"), count_fds()) {
-        let room = soft.saturating_sub(open + 1);
+        let room = soft.saturating_sub(open + 1) / descriptors;
+        let each = if descriptors == 1 {
+            "a socket each".to_string()
+        } else {
+            format!("{descriptors} descriptors each")
+        };
         ceiling.limit(
             room,
             format!(
-                "RLIMIT_NOFILE {soft}, {open} in use: room for {} sockets",
+                "RLIMIT_NOFILE {soft}, {open} in use: room for {} sessions ({each})",
                 thousands(room)
             ),
         );
@@ -228,7 +235,7 @@ mod tests {
     #[test]
     #[cfg(target_os = "linux")]
     fn linux_has_a_ceiling_below_its_map_limit() {
-        let ceiling = sessions();
+        let ceiling = sessions(1);
         let maps = linux::number("/proc/sys/vm/max_map_count").unwrap();
         assert!(ceiling.sessions < maps / MAPS_PER_THREAD, "{ceiling:?}");
         assert!(

@@ -37,10 +37,16 @@ where
     say::log_in_background();
     let listener = TcpListener::bind(addr).unwrap_or_else(|err| fail(explain(&err, addr)));
     server!("listening on {}", listener.local_addr().unwrap_or(addr));
-    let limit = ceiling::sessions().sessions;
+    // An exercise's session may clone its stream (a reader beside a writer): two
+    // descriptors each.
+    let limit = ceiling::sessions(2).sessions;
+    if limit < usize::MAX {
+        server!("at most {} sessions at once", ceiling::thousands(limit));
+    }
     let session = Arc::new(session);
     let running = Arc::new(AtomicUsize::new(0));
     let mut failed = Repeated::new(Role::Server);
+    let mut turned_away = Repeated::new(Role::Server);
     loop {
         let (mut stream, peer) = match listener.accept() {
             Ok(accepted) => accepted,
@@ -53,10 +59,13 @@ where
         };
         failed.end();
         if running.load(SeqCst) >= limit {
-            server!("{peer} turned away: {limit} sessions running, the most this machine allows");
+            turned_away.say(format!(
+                "no room: {limit} sessions running; a client told busy"
+            ));
             let _ = stream.write_all(BUSY.as_bytes());
             continue;
         }
+        turned_away.end();
         running.fetch_add(1, SeqCst);
         let place = Place(Arc::clone(&running));
         let session = Arc::clone(&session);
