@@ -208,21 +208,23 @@ enum Entry {
 }
 
 static LOGGER: OnceLock<SyncSender<Entry>> = OnceLock::new();
+const LOGGER_NAME: &str = "log";
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 
 /// Sends every line printed from now on (`server!`, `note!`, ...) to stdout through a
 /// logger thread of its own, for a server: a thread that prints only queues its line and
 /// never waits for stdout. Lines keep their order; if the queue is full (stdout is not
 /// read fast enough) a line is dropped, and a `[note]` says how many were once the
-/// logger catches up. Call it first thing in `main`, and [`flush_log`] before the
-/// program's last lines or a planned exit. (If the thread cannot be started, printing
-/// stays as it was: a line at a time.)
+/// logger catches up. Call it once the command line is parsed (`--help` prints and
+/// exits at once: through the queue its text could be lost), and [`flush_log`] before
+/// the program's last lines or a planned exit. (If the thread cannot be started,
+/// printing stays as it was: a line at a time.)
 pub fn log_in_background() {
     static STARTED: std::sync::Once = std::sync::Once::new();
     STARTED.call_once(|| {
         let (sender, entries) = mpsc::sync_channel(LOG_QUEUE);
         let spawned = thread::Builder::new()
-            .name("log".into())
+            .name(LOGGER_NAME.into())
             .spawn(move || write_log(&entries));
         if spawned.is_ok() {
             let _ = LOGGER.set(sender);
@@ -240,6 +242,10 @@ pub fn flush_log(within: Duration) -> bool {
     let Some(logger) = LOGGER.get() else {
         return true;
     };
+    if thread::current().name() == Some(LOGGER_NAME) {
+        // The logger itself, failing on stdout: nothing can wait for it.
+        return false;
+    }
     let deadline = Instant::now() + within;
     let (done, written) = mpsc::sync_channel(1);
     let mut entry = Entry::Flush(done);
@@ -313,8 +319,8 @@ const EXCERPT_TAIL: usize = 16;
 /// `bytes` quoted for a log line, as Rust writes a string (`"Tracy\r\n"`; bytes that
 /// are not UTF-8 become U+FFFD), and bounded: a message longer than 64 bytes shows its
 /// first 40 and last 16 bytes and says how many it left out, so a client cannot make a
-/// log line long (a NUL byte alone is written as two characters, `\0`). Cuts fall
-/// between characters, not inside one.
+/// log line long (escaped, one control byte takes up to five characters: `\u{1}`).
+/// Cuts fall between characters, not inside one.
 pub fn excerpt(bytes: &[u8]) -> String {
     let quote = |part: &[u8]| format!("{:?}", String::from_utf8_lossy(part));
     if bytes.len() <= EXCERPT_HEAD + EXCERPT_TAIL + 8 {
