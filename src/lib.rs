@@ -4,15 +4,17 @@
 //! holds only the incidental parts several lessons need:
 //!
 //! - [`args`]: the command line, with a `--help` text for every lesson;
-//! - [`say`]: coloured, role-tagged output (`[server]`, `[client]`, `[kernel]`, `[note]`)
-//!   and error lines written for people;
+//! - [`say`]: coloured, role-tagged output (`[server]`, `[client]`, `[kernel]`, `[note]`),
+//!   error lines written for people, and a server's log that never holds up a session;
 //! - [`parcel`]: the nested-layers renderer of lesson 01;
 //! - [`framing`]: newline-delimited and length-prefixed messages, once lesson 05 has
 //!   shown why a byte stream needs them;
 //! - [`sys`]: facts read from the operating system, such as `somaxconn`;
+//! - [`ceiling`]: how many sessions, a thread and a socket each, this machine can hold;
 //! - [`serve`]: lesson 03's accept loop, for exercises whose point is the session.
 
 pub mod args;
+pub mod ceiling;
 pub mod framing;
 pub mod parcel;
 pub mod say;

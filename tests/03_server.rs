@@ -1,13 +1,16 @@
 //! Lesson 03 as a student meets it: the article's dialogue, `nc`-style lines, bad bytes,
-//! a client that resets, many clients at once, and a port already in use.
+//! a client that resets, many clients at once, and a port already in use; what it says
+//! when it starts; and what a busy machine throws at it: no file descriptors left, a
+//! closed or full stdout, a log nobody reads, more clients than the machine has room for.
 
 mod common;
 
-use common::{Peer, Running, run};
-use std::net::SocketAddr;
-use std::process::Command;
+use common::{Peer, Running, Started, run};
+use std::io::{BufRead, BufReader, Read};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Command, Stdio};
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Starts 03_server on a free port with the given pause.
 fn server(pause_ms: &str) -> (Running, SocketAddr) {
@@ -204,4 +207,419 @@ fn quiet_logs_sessions_but_not_reads() {
         .filter(|l| l.contains("read "))
         .collect();
     assert!(reads.is_empty(), "--quiet still logged reads: {reads:?}");
+}
+
+/// The number just before `suffix` in `line`, such as 5 in `(backlog 5, ...`
+/// for `after = "backlog "`: the digits (commas allowed) right after `after`.
+fn number_after(line: &str, after: &str) -> u64 {
+    let rest = line
+        .split(after)
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {after:?} in {line:?}"));
+    let digits: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == ',')
+        .filter(char::is_ascii_digit)
+        .collect();
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("no number after {after:?} in {line:?}"))
+}
+
+#[test]
+fn the_help_shows_the_defaults_it_really_uses() {
+    let help = run("03_server", &["--help"], "");
+    assert!(help.status.success(), "{}", help.stderr);
+    let default_of = |flag: &str| {
+        let line = help
+            .stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(flag))
+            .unwrap_or_else(|| panic!("--help does not list {flag}:\n{}", help.stdout));
+        number_after(line, "(default ")
+    };
+    let (backlog, pause_ms) = (default_of("--backlog"), default_of("--pause-ms"));
+
+    // Started with no flag but the address, the server says what it uses.
+    let (mut server, addr) = Running::server("03_server", &[]);
+    let first = server.seen()[0].clone();
+    assert_eq!(
+        number_after(&first, "backlog "),
+        backlog,
+        "--help's default backlog is not the one the server uses: {first:?}"
+    );
+    assert_eq!(
+        number_after(&first, "pause "),
+        pause_ms,
+        "--help's default pause is not the one the server uses: {first:?}"
+    );
+    // And it really pauses that long before it replies (sleep never wakes early).
+    let mut client = Peer::connect(addr);
+    client.expect("Welcome!");
+    let sent = Instant::now();
+    client.send(b"Michael");
+    client.expect("Hello, Michael!");
+    let waited = sent.elapsed();
+    assert!(
+        waited >= Duration::from_millis(pause_ms),
+        "the reply came after {waited:?}, before the default pause of {pause_ms} ms"
+    );
+}
+
+#[test]
+fn it_prints_the_client_commands_for_the_port_it_got() {
+    let (mut server, addr) = server("0");
+    let port = addr.port();
+    server.expect(&format!(
+        "cargo run --example 04_client -- 127.0.0.1:{port}"
+    ));
+    server.expect(&format!("nc 127.0.0.1 {port}"));
+    server.expect("waiting for client connections");
+    // The printed command works: 04_client talks to this very server.
+    let client = run("04_client", &[&addr.to_string()], "");
+    assert!(client.status.success(), "{}", client.stderr);
+    assert!(
+        client.stdout.contains("Hello, Michael!"),
+        "{}",
+        client.stdout
+    );
+}
+
+#[test]
+fn a_long_message_is_logged_cut_to_its_ends() {
+    let (mut server, addr) = server("0");
+    let mut client = Peer::connect(addr);
+    client.expect("Welcome!");
+    let mut message = vec![1u8; 1000];
+    message.extend_from_slice(b"THE END");
+    client.send(&message);
+    let mut reply = Vec::new();
+    while !reply.ends_with(b"!") {
+        reply.extend(client.recv());
+    }
+    let line = server.expect("read ");
+    // Written out whole, each \x01 would take 5 characters (`\u{1}`): 5 KB for one line.
+    assert!(
+        line.len() < 600,
+        "a 1007-byte message made a {}-byte log line",
+        line.len()
+    );
+    assert!(line.contains("bytes left out"), "{line}");
+    assert!(
+        line.contains("THE END"),
+        "the end of the message is not shown: {line}"
+    );
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn out_of_file_descriptors_it_rests_instead_of_spinning() {
+    if Command::new("prlimit").arg("--version").output().is_err() {
+        common::skip("prlimit (util-linux) is not installed");
+        return;
+    }
+    let (mut server, addr) = Running::server("03_server", &["--pause-ms", "0", "--backlog", "64"]);
+    let pid = server.id().to_string();
+    let mut first = Peer::connect(addr);
+    first.expect("Welcome!");
+    server.expect("welcome new client");
+    // Below what it already holds: from now on every accept fails with EMFILE, and the
+    // connections below wait in the accept queue.
+    let limit = |soft: &str| {
+        let nofile = format!("--nofile={soft}:");
+        let status = Command::new("prlimit")
+            .args(["--pid", &pid, &nofile])
+            .status();
+        assert!(status.is_ok_and(|s| s.success()), "prlimit {nofile} failed");
+    };
+    limit("4");
+    let waiting: Vec<TcpStream> = (0..5)
+        .map(|_| TcpStream::connect(addr).expect("the kernel completes the handshake"))
+        .collect();
+    server.expect("accept failed");
+    let ticks = common::cpu_ticks(server.id());
+    let watched = Instant::now();
+    thread::sleep(Duration::from_millis(1500));
+    let used = common::cpu_ticks(server.id()) - ticks;
+    let wall = watched.elapsed().as_secs_f64() * common::clock_ticks_per_second() as f64;
+    assert!(
+        (used as f64) < wall / 4.0,
+        "out of descriptors, 03 used {used} ticks of CPU in {wall:.0}: it spins on accept"
+    );
+    let failures = server
+        .seen()
+        .iter()
+        .filter(|l| l.contains("accept failed"))
+        .count();
+    assert!(
+        failures <= 2,
+        "{failures} lines of 'accept failed': one, then a count"
+    );
+    // Room again: the waiting clients are served, and the log says how often it failed.
+    limit("1024");
+    for stream in waiting {
+        Peer::from_stream(stream).expect("Welcome!");
+    }
+    server.expect("more times");
+    first.send(b"Michael");
+    first.expect("Hello, Michael!");
+}
+
+#[test]
+#[cfg(unix)]
+fn a_small_descriptor_limit_sets_the_session_limit_and_the_rest_are_told_busy() {
+    let mut command = Command::new("sh");
+    let binary = common::lesson("03_server");
+    command.args([
+        "-c",
+        r#"ulimit -n 64 && exec "$0" 127.0.0.1:0 --pause-ms 0 --backlog 128"#,
+    ]);
+    command.arg(&binary);
+    let mut server = Running::spawn(command);
+    let addr = server.listening_addr();
+    let line = server.expect("RLIMIT_NOFILE 64");
+    let in_use = number_after(&line, ", ");
+    let room = number_after(&line, "room for ");
+    assert_eq!(
+        room,
+        64 - in_use - 1,
+        "one descriptor per session, one kept to say busy: {line}"
+    );
+    let limit = number_after(&server.expect("sessions at once"), "at most ");
+    assert!(
+        limit <= room,
+        "the session limit {limit} is above the descriptors' {room}"
+    );
+    let pid = server.id();
+
+    // Every session the limit allows, then 40 more clients than that: held, not closed.
+    let mut served: Vec<Peer> = (0..limit).map(|_| Peer::connect(addr)).collect();
+    for client in &mut served {
+        client.expect("Welcome!");
+    }
+    let ticks = common::cpu_ticks(pid);
+    let watched = Instant::now();
+    let mut refused: Vec<Peer> = (0..40).map(|_| Peer::connect(addr)).collect();
+    for client in &mut refused {
+        client.expect("busy, try again later");
+        client.expect_closed();
+    }
+    thread::sleep(Duration::from_millis(1000));
+    let used = common::cpu_ticks(pid) - ticks;
+    let wall = watched.elapsed().as_secs_f64() * common::clock_ticks_per_second() as f64;
+    assert!(
+        (used as f64) < wall / 4.0,
+        "03 used {used} ticks of CPU in {wall:.0}"
+    );
+    let log = server.seen().len();
+    assert!(log < 3 * limit as usize + 20, "the log grew by {log} lines");
+    assert!(
+        server.seen().iter().any(|l| l.contains("no room")),
+        "no line said why"
+    );
+
+    // The sessions go on; once one ends, a new client is served.
+    served[0].send(b"Michael");
+    served[0].expect("Hello, Michael!");
+    served.remove(0).send(b"exit");
+    server.expect("closed.");
+    let mut late = Peer::connect(addr);
+    late.expect("Welcome!");
+    late.send(b"Sarah");
+    late.expect("Hello, Sarah!");
+    assert!(server.seen().iter().all(|l| !l.contains("panicked")));
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_session_thread_costs_the_mappings_the_limit_assumes() {
+    let (mut server, addr) = roomy_server("0");
+    let line = server.expect("vm.max_map_count");
+    let assumed = number_after(&line, "threads (") as f64;
+    server.expect("waiting for client connections");
+    // The first threads also get malloc arenas: start a few before counting.
+    let mut clients: Vec<Peer> = (0..20).map(|_| Peer::connect(addr)).collect();
+    for client in &mut clients {
+        client.expect("Welcome!");
+    }
+    let before = common::count_maps(server.id());
+    let mut more: Vec<Peer> = (0..50).map(|_| Peer::connect(addr)).collect();
+    for client in &mut more {
+        client.expect("Welcome!");
+    }
+    let each = (common::count_maps(server.id()) - before) as f64 / 50.0;
+    assert!(
+        each <= assumed + 0.5,
+        "a session thread costs {each:.1} mappings here, the limit assumes {assumed}: \
+         at ~vm.max_map_count / {each:.1} threads the process could abort"
+    );
+}
+
+/// Talks the article's dialogue with three clients, one after the other.
+fn three_dialogues(addr: SocketAddr) {
+    for name in ["Michael", "Tracy", "Sarah"] {
+        let mut client = Peer::connect(addr);
+        client.expect("Welcome!");
+        client.send(name.as_bytes());
+        client.expect(&format!("Hello, {name}!"));
+        client.send(b"exit");
+        client.expect_closed();
+    }
+}
+
+/// Waits for the server to say on stderr that it cannot write to stdout, plays three
+/// more dialogues, and checks that it is still running and said it once.
+fn says_once_and_serves_on(mut server: Started, addr: SocketAddr, error: &str) {
+    let mut stderr = BufReader::new(server.0.stderr.take().unwrap());
+    let mut line = String::new();
+    // (If the server died, this read ends at once with the end of its stderr.)
+    stderr.read_line(&mut line).unwrap();
+    assert!(
+        line.contains("cannot write to stdout") && line.contains(error),
+        "expected a line about stdout ({error}) on stderr, got {line:?}"
+    );
+    three_dialogues(addr);
+    assert!(server.running(), "03 stopped when its stdout failed");
+    let _ = server.0.kill();
+    let mut rest = String::new();
+    let _ = stderr.read_to_string(&mut rest);
+    assert_eq!(rest, "", "expected one line on stderr, then nothing");
+}
+
+#[test]
+fn a_closed_stdout_does_not_stop_it() {
+    // As `03_server | head -1`: the reader goes away after the first line.
+    let mut command = Command::new(common::lesson("03_server"));
+    command.args(["127.0.0.1:0", "--pause-ms", "0"]);
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut server = Started::spawn(command);
+    let mut first = String::new();
+    let mut stdout = BufReader::new(server.0.stdout.take().unwrap());
+    stdout.read_line(&mut first).unwrap();
+    drop(stdout);
+    let addr: SocketAddr = first.split_whitespace().nth(3).unwrap().parse().unwrap();
+    three_dialogues(addr);
+    says_once_and_serves_on(server, addr, "Broken pipe");
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_full_stdout_does_not_stop_it() {
+    let Ok(full) = std::fs::File::create("/dev/full") else {
+        common::skip("/dev/full is missing");
+        return;
+    };
+    // As `03_server > /dev/full`: every write fails with "No space left on device".
+    let mut command = Command::new(common::lesson("03_server"));
+    command.args(["127.0.0.1:0", "--pause-ms", "0"]);
+    command.stdout(full).stderr(Stdio::piped());
+    let server = Started::spawn(command);
+    let addr = common::listening_addr_of(server.0.id());
+    three_dialogues(addr);
+    says_once_and_serves_on(server, addr, "No space left on device");
+}
+
+#[test]
+fn a_log_nobody_reads_does_not_hold_up_clients() {
+    // As `03_server --pause-ms 0 | sleep 25`: stdout is a pipe that nobody reads.
+    let mut command = Command::new(common::lesson("03_server"));
+    command.args(["127.0.0.1:0", "--pause-ms", "0"]);
+    command.stdout(Stdio::piped()).stderr(Stdio::null());
+    let mut server = Started::spawn(command);
+    let mut stdout = BufReader::new(server.0.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let addr: SocketAddr = first.split_whitespace().nth(3).unwrap().parse().unwrap();
+
+    // A client floods it: 300 messages of 1000 control bytes (5 KB each, written out
+    // as Rust escapes them): far more than a pipe holds.
+    let flood = thread::spawn(move || {
+        let mut client = Peer::connect(addr);
+        client
+            .stream
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .unwrap();
+        client.expect("Welcome!");
+        for done in 0..300 {
+            client.send(&[1u8; 1000]);
+            let mut reply = Vec::new();
+            while !reply.ends_with(b"!") {
+                let mut buffer = [0; 2048];
+                match client.stream.read(&mut buffer) {
+                    Ok(n) if n > 0 => reply.extend_from_slice(&buffer[..n]),
+                    _ => return done,
+                }
+            }
+        }
+        300
+    });
+    let flooded = flood.join().unwrap();
+    // Then someone else arrives, and is served.
+    let mut late = Peer::connect(addr);
+    late.expect("Welcome!");
+    late.send(b"Michael");
+    late.expect("Hello, Michael!");
+    assert_eq!(
+        flooded, 300,
+        "the flooding client itself got only {flooded} replies"
+    );
+    drop(stdout);
+}
+
+#[test]
+fn a_client_whose_process_is_killed_closes_with_a_fin() {
+    let (mut server, addr) = server("0");
+    let mut client = Running::start("04_client", &[&addr.to_string(), "--interactive"]);
+    client.expect("Welcome!");
+    let port = server.expect("welcome new client");
+    let who = port
+        .split_whitespace()
+        .nth(4)
+        .unwrap()
+        .trim_end_matches("...")
+        .to_string();
+    // SIGKILL: the process dies, its kernel closes its socket. It had read everything
+    // it was sent, so the kernel closes with a FIN: the server reads 0 bytes.
+    drop(client);
+    server.expect(&format!("read 0 bytes from {who}"));
+    let end = server.expect(&format!("connection from {who}"));
+    assert!(
+        end.ends_with("closed."),
+        "a killed client ended its session with: {end}"
+    );
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn a_restarted_server_binds_past_time_wait() {
+    let (first, addr) = server("0");
+    let mut client = Peer::connect(addr);
+    client.expect("Welcome!");
+    // After `exit` the server closes first: the connection's TIME_WAIT is on its side,
+    // on its port, once the client has closed too.
+    client.send(b"exit");
+    client.expect_closed();
+    drop(client);
+    assert!(
+        common::time_wait_on(addr.port()),
+        "no connection in TIME_WAIT on port {}",
+        addr.port()
+    );
+    drop(first);
+    let mut command = Command::new(common::lesson("03_server"));
+    command.args([&addr.to_string(), "--pause-ms", "0"]);
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut second = Started::spawn(command);
+    let mut line = String::new();
+    BufReader::new(second.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    if !line.contains("listening on") {
+        let mut stderr = String::new();
+        let _ = second.0.stderr.take().unwrap().read_to_string(&mut stderr);
+        panic!(
+            "a restarted 03 could not bind {addr} past a connection in TIME_WAIT (does it \
+             still set SO_REUSEADDR?): {stderr}"
+        );
+    }
 }

@@ -344,7 +344,6 @@ pub fn nothing_listening() -> SocketAddr {
         .and_then(|free| free.local_addr())
         .expect("no free port on 127.0.0.1")
 }
-
 /// Runs `command` to its end with `stdin` as input, as [`run`] does, for what `run`
 /// cannot say: a wrapper (`sh -c 'ulimit -n 64; exec ...'`, `unshare`), or input that
 /// is not UTF-8.
@@ -412,4 +411,128 @@ pub fn help_default(help: &str, flag: &str) -> String {
         .unwrap()
         .trim()
         .to_string()
+}
+
+/// A program started with streams of the test's own choosing; killed when dropped.
+pub struct Started(pub Child);
+
+impl Started {
+    /// Starts `command` as it is (no streams changed, except `NO_COLOR`).
+    pub fn spawn(mut command: Command) -> Started {
+        command.env("NO_COLOR", "1");
+        Started(
+            command
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}")),
+        )
+    }
+
+    /// Whether the program is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.0.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The CPU time a process has used so far (user + system), in clock ticks, from the
+/// 14th and 15th fields of `/proc/PID/stat` (Linux).
+pub fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .unwrap_or_else(|e| panic!("cannot read /proc/{pid}/stat: {e}"));
+    // The name in parentheses may hold spaces: count the fields after its `)`.
+    let after_name = &stat[stat.rfind(')').expect("no ) in /proc/PID/stat") + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // Field 3 (the state) is fields[0] here, so utime (14) and stime (15) are [11], [12].
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// Clock ticks per second, the unit of [`cpu_ticks`] (`getconf CLK_TCK`; 100 on Linux).
+pub fn clock_ticks_per_second() -> u64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8_lossy(&out.stdout).trim().parse().ok())
+        .unwrap_or(100)
+}
+
+/// The memory mappings a process holds now: the lines of `/proc/PID/maps` (Linux).
+pub fn count_maps(pid: u32) -> usize {
+    std::fs::read_to_string(format!("/proc/{pid}/maps"))
+        .unwrap_or_else(|e| panic!("cannot read /proc/{pid}/maps: {e}"))
+        .lines()
+        .count()
+}
+
+/// The IPv4 address a process listens on, found without its stdout (Linux): the
+/// socket inodes among `/proc/PID/fd`, looked up in `/proc/net/tcp` (state 0A is
+/// LISTEN). Waits up to [`PATIENCE`] for the process to listen.
+pub fn listening_addr_of(pid: u32) -> SocketAddr {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let inodes: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+            .filter_map(|link| {
+                let link = link.to_string_lossy().into_owned();
+                let inode = link.strip_prefix("socket:[")?.strip_suffix(']')?;
+                Some(inode.to_string())
+            })
+            .collect();
+        let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+        for row in table.lines().skip(1) {
+            let cols: Vec<&str> = row.split_whitespace().collect();
+            if cols.len() > 9 && cols[3] == "0A" && inodes.iter().any(|i| i == cols[9]) {
+                // The local address as HEX_IP:HEX_PORT; the IP is a number printed in this
+                // machine's byte order, its bytes in network order.
+                let (ip, port) = cols[1].split_once(':').unwrap();
+                let ip = u32::from_str_radix(ip, 16).unwrap();
+                let ip = std::net::Ipv4Addr::from(ip.to_ne_bytes());
+                let port = u16::from_str_radix(port, 16).unwrap();
+                return SocketAddr::from((ip, port));
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "process {pid} did not listen on IPv4 within {PATIENCE:?}"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+impl Peer {
+    /// A peer over a stream connected elsewhere, every read and write bounded by
+    /// [`PATIENCE`] as in [`Peer::connect`].
+    pub fn from_stream(stream: TcpStream) -> Peer {
+        stream.set_read_timeout(Some(PATIENCE)).unwrap();
+        stream.set_write_timeout(Some(PATIENCE)).unwrap();
+        Peer { stream }
+    }
+}
+
+/// Whether a TCP connection on local port `port` is in TIME_WAIT now (state 06 in
+/// `/proc/net/tcp`, Linux); waits up to a second for one to appear.
+pub fn time_wait_on(port: u16) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+        let found = table.lines().skip(1).any(|row| {
+            let cols: Vec<&str> = row.split_whitespace().collect();
+            let local_port = cols.get(1).and_then(|a| a.split_once(':')).map(|(_, p)| p);
+            cols.get(3) == Some(&"06")
+                && local_port.and_then(|p| u16::from_str_radix(p, 16).ok()) == Some(port)
+        });
+        if found || Instant::now() > deadline {
+            return found;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
 }
