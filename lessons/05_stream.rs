@@ -628,17 +628,21 @@ fn start_server(pause: Duration) -> (SocketAddr, ServerProcess) {
     };
     let mut server = ServerProcess { child, log: None };
     let mut lines = BufReader::new(stdout).lines();
-    // Its first lines say where it listens; they are shown among ours as they come.
-    let addr = lines
-        .by_ref()
-        .take(5)
-        .map_while(Result::ok)
-        .find_map(|line| {
-            let after = line.split("listening on ").nth(1)?;
-            let word = after.split_whitespace().next()?;
-            word.trim_end_matches([',', '.', ')']).parse().ok()
-        })
-        .unwrap_or_else(|| fail("03_server did not say where it listens"));
+    // Its first lines say where it listens, what limits it has and how to reach it,
+    // up to `waiting for client connections`; from there its log is shown among ours.
+    let mut addr = None;
+    for line in lines.by_ref().take(40).map_while(Result::ok) {
+        if let Some(after) = line.split("listening on ").nth(1) {
+            let word = after.split_whitespace().next().unwrap_or_default();
+            addr = word.trim_end_matches([',', '.', ')']).parse().ok();
+        }
+        if line.contains("waiting for client connections") {
+            break;
+        }
+    }
+    let Some(addr) = addr else {
+        fail("03_server did not say where it listens")
+    };
     server!("03_server started by this lesson, listening on {addr}, pause {pause:?}");
     // Show the server's log as it comes, so both sides of each experiment are seen.
     server.log = Some(thread::spawn(move || {
