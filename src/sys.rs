@@ -1,28 +1,28 @@
 //! Facts read from the operating system, where Linux publishes them under /proc.
-//!
-//! Every function returns `None` where the file is not there (not Linux) or cannot be
-//! read, so a lesson can say "not shown here" instead of failing.
-
-use std::fs;
 
 /// `net.core.somaxconn`: the kernel's ceiling on any listen() backlog. `None` where
 /// /proc/sys is not there (not Linux) or cannot be read.
 pub fn somaxconn() -> Option<i32> {
-    sysctl("net.core.somaxconn").and_then(|n| i32::try_from(n).ok())
+    let text = std::fs::read_to_string("/proc/sys/net/core/somaxconn").ok()?;
+    text.trim().parse().ok()
 }
+
+// Below: the kernel settings, counters and socket states lessons 01 and 02 read. Each
+// function returns `None` where the file is not there (not Linux) or cannot be read, so
+// a lesson can say "not shown here" instead of failing.
 
 /// A numeric kernel setting by its `sysctl` name, such as `net.ipv4.tcp_syn_retries`,
 /// read from `/proc/sys/net/ipv4/tcp_syn_retries`. `None` where this kernel does not
 /// have it (`tcp_syn_linear_timeouts` is new in Linux 6.5) or /proc is not there.
 pub fn sysctl(name: &str) -> Option<i64> {
     let path = format!("/proc/sys/{}", name.replace('.', "/"));
-    fs::read_to_string(path).ok()?.trim().parse().ok()
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
 /// A TCP counter of the whole machine, such as `ListenOverflows`, from the `TcpExt:`
 /// lines of `/proc/net/netstat` (what `nstat` shows as `TcpExtListenOverflows`).
 pub fn tcp_ext_counter(name: &str) -> Option<u64> {
-    let text = fs::read_to_string("/proc/net/netstat").ok()?;
+    let text = std::fs::read_to_string("/proc/net/netstat").ok()?;
     // Two lines per group: the names, then the values, both starting with "TcpExt:".
     let mut lines = text.lines().filter(|line| line.starts_with("TcpExt:"));
     let names = lines.next()?.split_whitespace();
@@ -50,7 +50,7 @@ pub enum TcpState {
 pub fn sockets_on_port(port: u16, state: TcpState) -> Option<usize> {
     let mut found = None;
     for file in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        let Ok(text) = fs::read_to_string(file) else {
+        let Ok(text) = std::fs::read_to_string(file) else {
             continue;
         };
         // "  sl  local_address rem_address   st ...", then one line per socket:

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::run;
+use common::{default_in_help, run};
 
 /// Runs the lesson with `args`, expects success, returns its stdout.
 fn lesson(args: &[&str]) -> String {
@@ -288,25 +288,13 @@ fn help_shows_the_usage() {
 #[test]
 fn help_shows_the_defaults_the_lesson_uses() {
     let help = lesson(&["--help"]);
-    let default_of = |word: &str| -> String {
-        let line = help
-            .lines()
-            .find(|l| l.trim_start().starts_with(word))
-            .unwrap_or_else(|| panic!("no line for {word} in:\n{help}"));
-        line.split("(default ")
-            .nth(1)
-            .and_then(|rest| rest.split(')').next())
-            .unwrap_or_else(|| panic!("no default on {line:?}"))
-            .trim()
-            .to_string()
-    };
     let out = lesson(&[]);
-    let target = default_of("HOST:PORT");
+    let target = default_in_help(&help, "HOST:PORT");
     assert!(
         out.contains(&format!("turned {target} into")),
         "--help says the lesson resolves {target} by default, but it resolved another:\n{out}"
     );
-    let message = default_of("MESSAGE");
+    let message = default_in_help(&help, "MESSAGE");
     assert_eq!(
         hex_after(&out, "data hex"),
         message.as_bytes(),

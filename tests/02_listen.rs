@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::run;
+use common::{default_in_help, run};
 use std::sync::OnceLock;
 
 /// Runs 02_listen on a free port with `args`; expects success; returns its output.
@@ -298,25 +298,13 @@ fn help_shows_the_defaults_the_lesson_uses() {
         help.starts_with("usage: 02_listen [ADDRESS] [OPTIONS]"),
         "{help}"
     );
-    let default_of = |flag: &str| -> String {
-        let line = help
-            .lines()
-            .skip_while(|l| !l.trim_start().starts_with(flag))
-            .take(2)
-            .collect::<String>();
-        line.split("(default ")
-            .nth(1)
-            .and_then(|rest| rest.split([',', ')']).next())
-            .unwrap_or_else(|| panic!("no default for {flag} in:\n{help}"))
-            .to_string()
-    };
     let out = listen_with(&[]);
-    let backlog = default_of("--backlog");
+    let backlog = default_in_help(&help, "--backlog");
     assert!(
         out.contains(&format!("listen({backlog}):")),
         "--help says the backlog is {backlog} by default, but the lesson used another:\n{out}"
     );
-    let timeout = default_of("--connect-timeout-ms");
+    let timeout = default_in_help(&help, "--connect-timeout-ms");
     assert!(
         out.contains(&format!("no handshake within {timeout}ms")),
         "--help says each client waits {timeout} ms by default, but the lesson waited otherwise:\n{out}"

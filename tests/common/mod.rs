@@ -344,3 +344,21 @@ pub fn nothing_listening() -> SocketAddr {
         .and_then(|free| free.local_addr())
         .expect("no free port on 127.0.0.1")
 }
+
+/// The default a `--help` text gives on the option line that starts with `option` (or
+/// on the line after it, where the description wraps): the words after "(default " up
+/// to a comma or a closing parenthesis. Panics, naming the option, when there is none.
+pub fn default_in_help(help: &str, option: &str) -> String {
+    let lines: String = help
+        .lines()
+        .skip_while(|line| !line.trim_start().starts_with(option))
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ");
+    lines
+        .split("(default ")
+        .nth(1)
+        .and_then(|rest| rest.split([',', ')']).next())
+        .map(|value| value.trim().to_string())
+        .unwrap_or_else(|| panic!("--help gives no default for {option}:\n{help}"))
+}
