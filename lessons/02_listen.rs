@@ -68,33 +68,7 @@ fn usage() -> String {
 }
 
 fn main() {
-    let mut args = Args::from_env(&usage());
-    let backlog: i32 = args.value("--backlog", BACKLOG);
-    let clients: usize = args.value("--clients", default_clients(backlog));
-    let timeout_ms: u64 = args.value("--connect-timeout-ms", CONNECT_TIMEOUT_MS);
-    let addr = args.address(ADDRESS);
-    if clients == 0 || clients > MAX_CLIENTS {
-        args.refuse(format!(
-            "--clients {clients}: give 1 to {MAX_CLIENTS} (each waiting client holds a file \
-             descriptor, and {MAX_CLIENTS} fill any backlog worth watching)"
-        ));
-    }
-    if timeout_ms == 0 || timeout_ms > MAX_CONNECT_TIMEOUT_MS {
-        args.refuse(format!(
-            "--connect-timeout-ms {timeout_ms}: give 1 to {MAX_CONNECT_TIMEOUT_MS} (a client \
-             needs some time for its handshake, and each one that finds the queue full \
-             waits all of it)"
-        ));
-    }
-    if addr.is_ipv6() {
-        args.refuse(format!(
-            "{addr} is an IPv6 address, and this lesson makes an IPv4 socket, as the \
-             article does: give 127.0.0.1:0 (exercise ex02_ipv6 makes the socket follow \
-             the address)"
-        ));
-    }
-    args.finish();
-    let timeout = Duration::from_millis(timeout_ms);
+    let (addr, backlog, clients, timeout) = command_line();
 
     let socket = listening_socket(addr, backlog).unwrap_or_else(|err| fail(explain(&err, addr)));
     let addr = socket
@@ -124,6 +98,38 @@ fn main() {
         // The queue's length was not measured: say so with the exit status too.
         std::process::exit(1);
     }
+}
+
+/// The command line: the address, the backlog, how many clients, their connect timeout.
+/// What cannot work is refused in one line (exit 2).
+fn command_line() -> (SocketAddr, i32, usize, Duration) {
+    let mut args = Args::from_env(&usage());
+    let backlog: i32 = args.value("--backlog", BACKLOG);
+    let clients: usize = args.value("--clients", default_clients(backlog));
+    let timeout_ms: u64 = args.value("--connect-timeout-ms", CONNECT_TIMEOUT_MS);
+    let addr = args.address(ADDRESS);
+    if clients == 0 || clients > MAX_CLIENTS {
+        args.refuse(format!(
+            "--clients {clients}: give 1 to {MAX_CLIENTS} (each waiting client holds a file \
+             descriptor, and {MAX_CLIENTS} fill any backlog worth watching)"
+        ));
+    }
+    if timeout_ms == 0 || timeout_ms > MAX_CONNECT_TIMEOUT_MS {
+        args.refuse(format!(
+            "--connect-timeout-ms {timeout_ms}: give 1 to {MAX_CONNECT_TIMEOUT_MS} (a client \
+             needs some time for its handshake, and each one that finds the queue full \
+             waits all of it)"
+        ));
+    }
+    if addr.is_ipv6() {
+        args.refuse(format!(
+            "{addr} is an IPv6 address, and this lesson makes an IPv4 socket, as the \
+             article does: give 127.0.0.1:0 (exercise ex02_ipv6 makes the socket follow \
+             the address)"
+        ));
+    }
+    args.finish();
+    (addr, backlog, clients, Duration::from_millis(timeout_ms))
 }
 
 /// Enough clients to fill the queue Linux will really make, and two more to find it
@@ -218,7 +224,7 @@ fn fill_the_queue(addr: SocketAddr, clients: usize, timeout: Duration) -> Filled
         // server side did that alone, and put the connection in the accept queue.
         match TcpStream::connect_timeout(&addr, timeout) {
             Ok(stream) => {
-                let me = stream.local_addr().map_or("?".into(), |a| a.to_string());
+                let me = local(&stream);
                 client!("client {number} ({me}): connected, waits in the accept queue");
                 filled.waiting.push(stream);
             }
