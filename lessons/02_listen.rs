@@ -438,7 +438,7 @@ fn what_the_server_kernel_did(addr: SocketAddr, overflows_before: Option<u64>) {
     if let (Some(before), Some(after)) = (overflows_before, sys::tcp_ext_counter("ListenOverflows"))
     {
         kernel!(
-            "TcpExtListenOverflows rose by {} (/proc/net/netstat; it counts the whole machine)",
+            "TcpExtListenOverflows rose by {} (/proc/net/netstat, a count for all listeners)",
             after - before
         );
     }
