@@ -14,7 +14,6 @@
 //! cargo run --example 01_addresses -- example.com:80 张三 --src-port 50000
 //! ```
 
-use indoc::indoc;
 use std::fs;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, TcpListener, ToSocketAddrs};
 use tcp_lessons::args::Args;
@@ -22,35 +21,47 @@ use tcp_lessons::parcel::Parcel;
 use tcp_lessons::say::heading;
 use tcp_lessons::{kernel, note};
 
-const USAGE: &str = indoc! {"
-    usage: 01_addresses [HOST:PORT] [MESSAGE] [--src-port N]
+/// What section 4 resolves: the article's server, by name.
+const TARGET: &str = "localhost:1234";
+/// What the parcel carries: the first name the article's client sends.
+const MESSAGE: &str = "Michael";
 
-    Shows IP and MAC addresses, ports, a socket address, and MESSAGE wrapped in the
-    headers it travels in (application data, TCP, IPv4, link frame).
+fn usage() -> String {
+    indoc::formatdoc! {"
+        usage: 01_addresses [HOST:PORT] [MESSAGE] [OPTIONS]
 
-    arguments:
-      HOST:PORT      the socket address to resolve (default: localhost:1234)
-      MESSAGE        the data to wrap in headers (default: Michael)
+        Shows IP and MAC addresses, the neighbour table that links them, ports, a socket
+        address, and MESSAGE wrapped in the headers it travels in (application data, TCP,
+        IPv4, link frame).
 
-    options:
-      --src-port N   the parcel's source port (default, or 0: the ephemeral port the
-                     operating system hands out in this run); set it to get the same
-                     bytes every run
-      -h, --help     show this text
+        arguments:
+          HOST:PORT      the socket address to resolve (default {TARGET})
+          MESSAGE        the data to wrap in headers (default {MESSAGE})
 
-    examples:
-      cargo run --example 01_addresses
-      cargo run --example 01_addresses -- example.com:80 张三 --src-port 50000
-"};
+        options:
+          --src-port N   the parcel's source port (default 0: the ephemeral port the
+                         operating system hands out in this run); set it to get the same
+                         bytes every run
+          -h, --help     show this text
+
+        examples:
+          cargo run --example 01_addresses
+          cargo run --example 01_addresses -- example.com:80 张三 --src-port 50000
+    "}
+}
+
+/// Data bytes in a full TCP segment over standard Ethernet: the 1500-byte MTU minus 20
+/// bytes of IPv4 header, 20 of TCP header and the 12 of Linux's timestamp option.
+const FULL_ETHERNET_SEGMENT: usize = 1500 - 20 - 20 - 12;
 
 /// Where the article's server listens: the parcel's destination.
 const SERVER: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 1234);
 
 fn main() {
-    let mut args = Args::from_env(USAGE);
+    let mut args = Args::from_env(&usage());
     let src_port: u16 = args.value("--src-port", 0);
-    let target = args.positional().unwrap_or_else(|| "localhost:1234".into());
-    let message = args.positional().unwrap_or_else(|| "Michael".into());
+    let target = args.positional().unwrap_or_else(|| TARGET.into());
+    let message = args.positional().unwrap_or_else(|| MESSAGE.into());
     args.finish();
 
     show_addresses();
@@ -73,7 +84,7 @@ fn main() {
 /// Parses a few addresses and says which special range each falls in.
 fn show_addresses() {
     heading("1. IP addresses: IPv4 (32 bits) and IPv6 (128 bits)");
-    note!("An IP address names a network interface, so packets can be routed to it.");
+    note!("An IP address is set on a network interface, and routers carry packets toward it.");
     let examples = [
         "127.0.0.1",
         "0.0.0.0",
@@ -137,7 +148,7 @@ fn classify_v6(ip: Ipv6Addr) -> &'static str {
     } else if ip.is_unspecified() {
         "IPv6 unspecified (::): \"any address of this machine\" when binding"
     } else if ip.is_unicast_link_local() {
-        "IPv6 link-local (fe80::/10): every IPv6 interface has one, valid on one link only"
+        "IPv6 link-local (fe80::/10): valid on one link only; most IPv6 interfaces have one"
     } else if ip.is_unique_local() {
         "IPv6 unique local (fc00::/7): IPv6's private range"
     } else if ip.is_multicast() {
@@ -163,9 +174,9 @@ fn show_ip_and_mac() {
     );
     match read_interfaces() {
         Ok(interfaces) if !interfaces.is_empty() => {
-            kernel!("this machine's network interfaces (from /sys/class/net/*/address):");
-            for (name, mac) in interfaces {
-                kernel!("  {name:<12} {}", describe_mac(&mac));
+            kernel!("this machine's network interfaces (from /sys/class/net/*/address and mtu):");
+            for (name, mac, mtu) in interfaces {
+                kernel!("  {name:<10} mtu {mtu:<6} {}", describe_mac(&mac));
             }
         }
         Ok(_) => kernel!("/sys/class/net lists no network interfaces"),
@@ -173,19 +184,25 @@ fn show_ip_and_mac() {
             kernel!("cannot list network interfaces: /sys/class/net is Linux's, and here: {err}")
         }
     }
-    note!("`ip address` (Linux) shows which IP addresses each interface has.");
+    note!(
+        "`ip address` (Linux) shows which IP addresses each interface has. The MTU is the\n\
+         largest packet the interface sends: 1500 bytes on standard Ethernet."
+    );
+    show_neighbours();
 }
 
-/// Each interface's name and the MAC address Linux reports for it.
-fn read_interfaces() -> std::io::Result<Vec<(String, String)>> {
+/// Each interface's name, and the MAC address and MTU Linux reports for it.
+fn read_interfaces() -> std::io::Result<Vec<(String, String, String)>> {
     let mut found = Vec::new();
     for entry in fs::read_dir("/sys/class/net")? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let mac = fs::read_to_string(entry.path().join("address"))
-            .map(|text| text.trim().to_string())
-            .unwrap_or_else(|err| format!("(unreadable: {err})"));
-        found.push((name, mac));
+        let read = |file: &str| {
+            fs::read_to_string(entry.path().join(file))
+                .map(|text| text.trim().to_string())
+                .unwrap_or_else(|err| format!("(unreadable: {err})"))
+        };
+        found.push((name, read("address"), read("mtu")));
     }
     found.sort();
     Ok(found)
@@ -213,6 +230,54 @@ fn describe_mac(mac: &str) -> String {
     }
 }
 // ANCHOR_END: interfaces
+
+// ANCHOR: neighbours
+/// How an IP address on the local link finds its MAC address: the neighbour table.
+fn show_neighbours() {
+    note!(
+        "To send to an IP address on its own link, a machine needs that card's MAC. ARP\n\
+         (RFC 826) asks the whole link \"who has 192.0.2.1?\"; the owner answers with its\n\
+         MAC, and the kernel keeps the answer a while in its neighbour table. For an address\n\
+         beyond the link, the frame goes to the router's MAC. IPv6 does the same with NDP\n\
+         (Neighbor Discovery, RFC 4861)."
+    );
+    const FILE: &str = "/proc/net/arp";
+    match read_arp_table(FILE) {
+        Ok(entries) if entries.is_empty() => {
+            kernel!("the ARP table ({FILE}) is empty: this machine has not talked on a link lately")
+        }
+        Ok(entries) => {
+            kernel!("this machine's IPv4 neighbours, the ARP table (from {FILE}):");
+            for (ip, mac, device, complete) in entries {
+                let state = if complete {
+                    ""
+                } else {
+                    " (incomplete: asked, no answer yet)"
+                };
+                kernel!("  {ip:<15} is at {mac} on {device}{state}");
+            }
+        }
+        Err(err) => kernel!("cannot read {FILE} (it is Linux's): {err}"),
+    }
+    note!("`ip neigh` shows the same table; the IPv6 neighbours are not in /proc: `ip -6 neigh`.");
+}
+
+/// The entries of Linux's ARP table: IP address, MAC address, device, and whether the
+/// MAC is known (flag 0x2, "complete").
+fn read_arp_table(file: &str) -> std::io::Result<Vec<(String, String, String, bool)>> {
+    let text = fs::read_to_string(file)?;
+    // "IP address  HW type  Flags  HW address  Mask  Device", then one line per entry.
+    let entries = text.lines().skip(1).filter_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [ip, _hw_type, flags, mac, _mask, device] = fields[..] else {
+            return None;
+        };
+        let flags = u32::from_str_radix(flags.trim_start_matches("0x"), 16).unwrap_or(0);
+        Some((ip.into(), mac.into(), device.into(), flags & 0x2 != 0))
+    });
+    Ok(entries.collect())
+}
+// ANCHOR_END: neighbours
 
 // ANCHOR: ports
 /// Explains ports and shows one the operating system hands out; returns that port.
@@ -280,7 +345,8 @@ fn show_socket_address(target: &str) {
     heading("4. A socket address: IP + port");
     note!(
         "To reach a program you need its machine's IP address and its port: together,\n\
-         a socket address. The article calls IP + port \"a socket\"."
+         a socket address. The article calls IP + port \"a socket\", and so does TCP's\n\
+         standard, RFC 9293; a program's socket (next lesson) is the other meaning."
     );
     if let Ok(addr) = target.parse::<SocketAddr>() {
         // std parses an IP literal itself: the resolver is never asked.
@@ -346,10 +412,6 @@ fn show_parcel(message: &[u8], src_port: u16) {
             "Real Ethernet pads frames shorter than 60 bytes (64 with the FCS); loopback does not."
         );
     }
-    if message.len() > 1460 {
-        // Ethernet's 1500-byte MTU minus 20 bytes of IPv4 and 20 of TCP.
-        note!("Over Ethernet, one segment carries at most 1460 bytes: TCP would cut this one.");
-    }
     note!(
         "Illustrative values: sequence and acknowledgment numbers (a real connection\n\
          starts from a random ISN; shown relative, as Wireshark does), the window and\n\
@@ -358,13 +420,27 @@ fn show_parcel(message: &[u8], src_port: u16) {
     );
     note!("Linux usually adds 12 bytes of TCP options (timestamps): a real header is 32 bytes.");
     note!(
-        "On loopback Linux writes the 14-byte link header with zero MACs (`tcpdump -e -i lo`).\n\
-         On Ethernet or Wi-Fi they are the two network cards' MACs, and the card adds a\n\
-         4-byte frame check sequence, not shown."
+        "In its SYN each side announces the most data it takes in one segment, its MSS:\n\
+         its own interface's MTU minus 40 (20 bytes of IPv4, 20 of TCP), 1460 on standard\n\
+         Ethernet. With the timestamps, a full segment then carries 1448 bytes of data.\n\
+         (The path between two machines may carry less than either end's MTU: TCP learns\n\
+         that separately, by path MTU discovery.)"
+    );
+    if message.len() > FULL_ETHERNET_SEGMENT {
+        let segments = message.len().div_ceil(FULL_ETHERNET_SEGMENT);
+        note!("Over standard Ethernet TCP would cut this message into {segments} segments.");
+    }
+    note!(
+        "On loopback Linux writes this 14-byte link header, with zero MACs\n\
+         (`tcpdump -e -i lo`); BSD and macOS write a 4-byte header on lo0 instead. On\n\
+         Ethernet the MACs are the two cards', and the card adds a 4-byte frame check\n\
+         sequence, not shown. Wi-Fi sends 802.11 frames over the air, with a longer\n\
+         header of its own."
     );
     note!(
-        "On loopback Linux skips the TCP checksum (the bytes never leave memory), so\n\
-         `tcpdump -v -i lo` calls it incorrect. Here it is computed in full."
+        "On loopback Linux never finishes the TCP checksum (it leaves that to the network\n\
+         card, and the bytes never leave memory), so `tcpdump -v -i lo` calls it\n\
+         incorrect. Here it is computed in full."
     );
 }
 // ANCHOR_END: parcel

@@ -48,8 +48,9 @@ pub const SEQUENCE_NUMBER: u32 = 1;
 pub const ACKNOWLEDGMENT_NUMBER: u32 = 1;
 /// Illustrative: how many more bytes the sender of this segment has room to receive.
 pub const WINDOW: u16 = 65535;
-/// Illustrative: Linux starts a per-connection counter at a random value. With DF set
-/// no fragment is ever made, so no one reassembles by it.
+/// Illustrative: Linux numbers each connection's packets from a random start, one more
+/// per packet (a SYN-ACK, and an ACK sent from TIME_WAIT, carry 0). With DF set no
+/// fragment is ever made, so no one reassembles by it.
 pub const IDENTIFICATION: u16 = 0x0000;
 
 const FLAG_PSH: u8 = 0x08;
@@ -147,8 +148,9 @@ impl Parcel {
         ETHERNET_HEADER_LEN + self.ipv4_len()
     }
 
-    /// The Ethernet II header. On loopback Linux writes both MACs as zeros; on a real
-    /// Ethernet or Wi-Fi link they are the two network cards' addresses.
+    /// The Ethernet II header, as Linux writes it on loopback: both MACs zero. On a real
+    /// Ethernet link they are the two network cards' addresses. (BSD and macOS write a
+    /// 4-byte header on loopback instead; Wi-Fi sends 802.11 frames over the air.)
     pub fn ethernet_header(&self) -> [u8; ETHERNET_HEADER_LEN] {
         let mut h = [0; ETHERNET_HEADER_LEN];
         // Bytes 0..6: destination MAC, 6..12: source MAC, both zero on loopback.
@@ -192,7 +194,8 @@ impl Parcel {
 
     /// The TCP checksum, as written in [`Parcel::tcp_header`]. It covers the header,
     /// the data and a pseudo-header of both IP addresses, the protocol and the TCP
-    /// length (RFC 793), so a segment delivered to the wrong address is caught too.
+    /// length (RFC 9293, section 3.1), so a segment delivered to the wrong address is
+    /// caught too.
     pub fn tcp_checksum(&self) -> u16 {
         self.tcp_checksum_of(&self.tcp_header_unchecked())
     }
@@ -341,7 +344,7 @@ impl Parcel {
         out.field(
             "checksum",
             format!(
-                "0x{:04x} (RFC 793: over a pseudo-header, this header and the data)",
+                "0x{:04x} (RFC 9293: over a pseudo-header, this header and the data)",
                 self.tcp_checksum()
             ),
         );

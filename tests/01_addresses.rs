@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::run;
+use common::{help_default, run};
 
 /// Runs the lesson with `args`, expects success, returns its stdout.
 fn lesson(args: &[&str]) -> String {
@@ -141,7 +141,7 @@ fn the_tcp_checksum_is_right() {
         &[0xc3, 0x50, 0x04, 0xd2],
         "ports 50000 -> 1234"
     );
-    // The RFC 793 pseudo-header: source IP, destination IP, zero, protocol 6, and the
+    // The RFC 9293 pseudo-header: source IP, destination IP, zero, protocol 6, and the
     // TCP length (20-byte header + 7 bytes of data).
     let mut covered = vec![127, 0, 0, 1, 127, 0, 0, 1, 0, 6, 0, 27];
     covered.extend_from_slice(&header);
@@ -283,4 +283,87 @@ fn help_shows_the_usage() {
     let out = lesson(&["--help"]);
     assert!(out.starts_with("usage: 01_addresses"));
     assert!(out.contains("--src-port N"));
+}
+
+#[test]
+fn help_shows_the_defaults_the_lesson_uses() {
+    let help = lesson(&["--help"]);
+    let out = lesson(&[]);
+    let target = help_default(&help, "HOST:PORT");
+    assert!(
+        out.contains(&format!("turned {target} into")),
+        "--help says the lesson resolves {target} by default, but it resolved another:\n{out}"
+    );
+    let message = help_default(&help, "MESSAGE");
+    assert_eq!(
+        hex_after(&out, "data hex"),
+        message.as_bytes(),
+        "--help says the parcel carries {message:?} by default"
+    );
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn every_interface_is_listed_with_its_mtu() {
+    let out = lesson(MICHAEL);
+    for entry in std::fs::read_dir("/sys/class/net").unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let mtu = std::fs::read_to_string(entry.path().join("mtu")).unwrap();
+        let listed = out.lines().any(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            words.get(1) == Some(&name.as_str()) && words.get(3) == Some(&mtu.trim())
+        });
+        assert!(
+            listed,
+            "{name} with mtu {} is not listed:\n{out}",
+            mtu.trim()
+        );
+    }
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn the_neighbour_table_is_shown_as_linux_publishes_it() {
+    let out = lesson(MICHAEL);
+    assert!(
+        out.contains("/proc/net/arp"),
+        "the lesson does not say where the ARP table comes from:\n{out}"
+    );
+    // Every entry line has the shape "IP is at MAC on DEVICE".
+    for line in out.lines().filter(|l| l.contains(" is at ")) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert!(
+            words[1].parse::<std::net::Ipv4Addr>().is_ok(),
+            "not an IPv4 address in {line:?}"
+        );
+        assert_eq!(words[4].split(':').count(), 6, "not a MAC in {line:?}");
+        assert_eq!(words[5], "on", "{line:?}");
+    }
+    assert!(
+        out.contains("ip -6 neigh"),
+        "IPv6 neighbours are not explained:\n{out}"
+    );
+}
+
+#[test]
+fn the_mss_is_explained_and_a_long_message_is_cut() {
+    let out = lesson(&["localhost:1234", "Michael", "--src-port", "50000"]);
+    assert!(out.contains("its MSS"), "{out}");
+    assert!(out.contains("1448 bytes of data"), "{out}");
+    assert!(!out.contains("would cut this message"), "{out}");
+    let long = "x".repeat(3000);
+    let out = lesson(&["localhost:1234", &long, "--src-port", "50000"]);
+    // 3000 bytes at 1448 a segment: 1448 + 1448 + 104.
+    assert!(out.contains("cut this message into 3 segments"), "{out}");
+}
+
+#[test]
+fn the_tcp_standard_cited_is_rfc_9293() {
+    let out = lesson(MICHAEL);
+    assert!(out.contains("RFC 9293"), "{out}");
+    assert!(
+        !out.contains("RFC 793"),
+        "RFC 793 is obsolete (RFC 9293):\n{out}"
+    );
 }

@@ -316,7 +316,7 @@ const TRANSCRIPTS: &[Transcript] = &[
     Transcript::new("01_mac.txt", "01_addresses", Setup::Alone)
         .args(PARCEL)
         .section("2.")
-        .varies(&["[kernel]   "]),
+        .varies(&["[kernel]   ", "/proc/net/arp"]),
     Transcript::new("01_ports.txt", "01_addresses", Setup::Alone)
         .args(PARCEL)
         .section("3.")
@@ -334,8 +334,19 @@ const TRANSCRIPTS: &[Transcript] = &[
     Transcript::new("02_socket.txt", "02_listen", Setup::Listens)
         .section("A listening socket")
         .varies(&["somaxconn"]),
-    Transcript::new("02_queue.txt", "02_listen", Setup::Listens).section("The accept queue"),
+    Transcript::new("02_queue.txt", "02_listen", Setup::Listens)
+        .section("The accept queue")
+        .varies(&[
+            "tcp_syn_",
+            "dropped SYN is sent again",
+            "connect() fails at",
+        ]),
+    Transcript::new("02_not_accepted.txt", "02_listen", Setup::Listens)
+        .section("Connected, but not accepted")
+        .varies(&["TcpExtListenOverflows", "after its connect()"]),
     Transcript::new("02_in_use.txt", "02_listen", Setup::Listens).section("Address already in use"),
+    Transcript::new("02_time_wait.txt", "02_listen", Setup::Listens)
+        .section("TIME_WAIT and SO_REUSEADDR"),
     Transcript::new("02_std.txt", "02_listen", Setup::Listens).section("From socket2 to std"),
     // 03 says how many sessions this machine has room for, from its limits.
     Transcript::new(
