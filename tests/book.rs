@@ -698,3 +698,95 @@ fn every_transcript_file_is_listed() {
         );
     }
 }
+
+/// The id mdBook gives a heading: its text lower-cased, spaces made `-`, and every
+/// character but letters, digits, `_` and `-` dropped (mdBook's `normalize_id`); inline
+/// code keeps its text.
+fn heading_id(heading: &str) -> String {
+    heading
+        .replace('`', "")
+        .chars()
+        .filter_map(|c| match c {
+            c if c.is_alphanumeric() || c == '_' || c == '-' => Some(c.to_ascii_lowercase()),
+            c if c.is_whitespace() => Some('-'),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The anchors a page has: one per heading (a repeated one gets `-1`, `-2`, ...), and
+/// every `id="..."` written in its HTML.
+fn anchors(page: &Path) -> BTreeSet<String> {
+    let text = read(page);
+    let mut found = BTreeSet::new();
+    let mut in_code = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+        }
+        if in_code || !line.starts_with('#') {
+            continue;
+        }
+        let title = line.trim_start_matches('#').trim();
+        let id = match title.rsplit_once("{#") {
+            Some((_, custom)) => custom.trim_end_matches('}').to_string(),
+            None => heading_id(title),
+        };
+        let mut unique = id.clone();
+        let mut n = 0;
+        while found.contains(&unique) {
+            n += 1;
+            unique = format!("{id}-{n}");
+        }
+        found.insert(unique);
+    }
+    found.extend(between(&text, "id=\"", "\"").into_iter().map(String::from));
+    found
+}
+
+#[test]
+fn every_link_between_pages_lands_on_a_page_and_a_heading() {
+    let mut broken = Vec::new();
+    for page in pages() {
+        let text = read(&page);
+        let name = page.strip_prefix(book_src()).unwrap().display().to_string();
+        for target in between(&text, "](", ")") {
+            let target = target.split_whitespace().next().unwrap_or_default();
+            if target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            let (file, anchor) = target.split_once('#').unwrap_or((target, ""));
+            if !(file.is_empty() || file.ends_with(".md")) {
+                continue; // a figure or another file: checked elsewhere
+            }
+            let linked = if file.is_empty() {
+                page.clone()
+            } else {
+                page.parent().unwrap().join(file)
+            };
+            if !linked.is_file() {
+                broken.push(format!("{name}: ({target}): no page {file}"));
+                continue;
+            }
+            if !anchor.is_empty() && !anchors(&linked).contains(anchor) {
+                broken.push(format!("{name}: ({target}): no heading with id #{anchor}"));
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "links that lead nowhere (a heading's id is its text in lower case, spaces as -, \
+         punctuation dropped):\n{}",
+        broken.join("\n")
+    );
+}
+
+#[test]
+fn heading_ids_are_mdbooks() {
+    assert_eq!(
+        heading_id("`SO_REUSEADDR` and TIME_WAIT"),
+        "so_reuseaddr-and-time_wait"
+    );
+    assert_eq!(heading_id("Ports: who's who?"), "ports-whos-who");
+    assert_eq!(heading_id("三次握手 (handshake)"), "三次握手-handshake");
+}
