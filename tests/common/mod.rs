@@ -344,3 +344,35 @@ pub fn nothing_listening() -> SocketAddr {
         .and_then(|free| free.local_addr())
         .expect("no free port on 127.0.0.1")
 }
+
+impl Running {
+    /// The program's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends the signal `name` (`TERM`, `HUP`, ...) to the program, as `kill -NAME` does.
+    pub fn signal(&self, name: &str) {
+        let pid = self.pid().to_string();
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(&pid)
+            .status();
+        assert!(
+            status.is_ok_and(|s| s.success()),
+            "kill -{name} {pid} failed"
+        );
+    }
+}
+
+/// What `ss` prints for `args` (such as `["-tno", "( sport = :4000 )"]`); `None`, with a
+/// line saying the test was skipped, where `ss` (Linux's iproute2) cannot run.
+pub fn ss(args: &[&str]) -> Option<String> {
+    match Command::new("ss").args(args).output() {
+        Ok(out) if out.status.success() => Some(String::from_utf8_lossy(&out.stdout).into()),
+        _ => {
+            skip("`ss` (iproute2) cannot run here");
+            None
+        }
+    }
+}
