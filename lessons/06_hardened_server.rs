@@ -79,6 +79,8 @@ const GOING_DOWN: &str = "server shutting down, bye";
 /// How long a last line may take to leave, and how long we read and throw away what a
 /// client still sends before we close (see `close_gently`).
 const LINGER: Duration = Duration::from_secs(1);
+/// The longest timeout accepted: a day.
+const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 /// How long the accept loop pauses after a failed accept.
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 /// How many of one session's errors are logged; the others are only counted.
@@ -89,8 +91,9 @@ const TURN_AWAY_CAP: usize = 32;
 const DOORMAN_TICK: Duration = Duration::from_millis(10);
 
 fn usage() -> String {
-    let keepalive = on_or_off(KEEPALIVE_S);
-    let user_timeout = on_or_off(USER_TIMEOUT_MS);
+    // Off by default: `0: off`, said from the constant.
+    let off = |value: u64| format!("{value}{}", if value == 0 { ": off" } else { "" });
+    let (keepalive, user_timeout) = (off(KEEPALIVE_S), off(USER_TIMEOUT_MS));
     indoc::formatdoc! {"
         usage: 06_hardened_server [ADDRESS] [OPTIONS]
 
@@ -131,15 +134,6 @@ fn usage() -> String {
     "}
 }
 
-/// `0: off` for an option that is off by default, the number otherwise.
-fn on_or_off(value: u64) -> String {
-    if value == 0 {
-        "0: off".into()
-    } else {
-        value.to_string()
-    }
-}
-
 // ANCHOR: limits
 /// Every limit of the server, from the command line.
 struct Limits {
@@ -177,83 +171,70 @@ impl Limits {
             shutdown_grace: millis(args.value("--shutdown-grace-ms", SHUTDOWN_GRACE_MS)),
             address: args.address(ADDRESS),
         };
-        // A value the server cannot use is refused now, in one line that says why.
-        if let Some(why) = limits.unusable() {
-            args.refuse(why);
-        }
+        limits.refuse_unusable(&args);
         args.finish();
         // The kernel has bounds of its own (Linux: keepalive probes at most 32767 s
         // apart): try the socket options once on a scratch socket, so that a value it
         // refuses stops us here rather than failing every session.
         let scratch = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP));
         if let Err(err) = scratch.and_then(|socket| tune(SockRef::from(&socket), &limits)) {
-            usage_error(format!("the kernel refuses these socket options: {err}"));
+            let options = "--send-buffer, --keepalive-s, --user-timeout-ms";
+            usage_error(format!(
+                "the kernel refuses these socket options ({options}): {err}"
+            ));
         }
         limits
     }
 
-    /// Why one of the values cannot be used, in one line; `None` when all can.
-    fn unusable(&self) -> Option<String> {
-        let never = "a timeout of 0 would mean no timeout at all; give at least 1";
-        let problems = [
-            (
-                self.backlog < 0,
-                format!(
-                    "--backlog {}: a queue cannot be shorter than empty (Linux would take a \
-                     negative length for its largest)",
-                    self.backlog
-                ),
-            ),
-            (
-                self.read_timeout.is_zero(),
-                format!("--read-timeout-ms 0: {never}"),
-            ),
-            (
-                self.line_timeout.is_zero(),
-                format!("--line-timeout-ms 0: {never}"),
-            ),
-            (
-                self.write_timeout.is_zero(),
-                format!("--write-timeout-ms 0: {never}"),
-            ),
-            (
-                self.max_line == 0,
-                "--max-line 0: every line would be refused; give at least 1".into(),
-            ),
-            (
-                self.max_sessions == 0,
-                "--max-sessions 0: every client would be turned away; give at least 1".into(),
-            ),
-            (
-                self.send_buffer < 0,
-                format!(
-                    "--send-buffer {}: a buffer holds 0 bytes or more",
-                    self.send_buffer
-                ),
-            ),
-            (
-                !self.user_timeout.is_zero() && !cfg!(target_os = "linux"),
-                "--user-timeout-ms: TCP_USER_TIMEOUT is an option of Linux".into(),
-            ),
-            self.over_ceiling(),
-        ];
-        problems
-            .into_iter()
-            .find_map(|(bad, why)| bad.then_some(why))
-    }
-
-    /// Whether `--max-sessions` asks for more than this machine can hold, and why.
-    fn over_ceiling(&self) -> (bool, String) {
-        match session_ceiling() {
-            Some((room, why)) if self.max_sessions > room => {
-                let asked = self.max_sessions;
-                let why = format!(
-                    "--max-sessions {asked}: at most {room} sessions fit in this process \
-                     ({why}); ask for fewer, or raise that limit"
-                );
-                (true, why)
+    /// Refuses a value the server cannot use, in one line that says why (exit 2).
+    fn refuse_unusable(&self, args: &Args) {
+        let refuse = |bad: bool, why: String| {
+            if bad {
+                args.refuse(why)
             }
-            _ => (false, String::new()),
+        };
+        let backlog = self.backlog;
+        let shorter = "a queue cannot be shorter than empty";
+        let largest = "Linux would take a negative length for its largest";
+        refuse(
+            backlog < 0,
+            format!("--backlog {backlog}: {shorter} ({largest})"),
+        );
+        for (flag, timeout) in [
+            ("--read-timeout-ms", self.read_timeout),
+            ("--line-timeout-ms", self.line_timeout),
+            ("--write-timeout-ms", self.write_timeout),
+        ] {
+            let never = "a timeout of 0 would mean no timeout at all; give at least 1";
+            refuse(timeout.is_zero(), format!("{flag} 0: {never}"));
+            let ms = timeout.as_millis();
+            refuse(
+                timeout > MAX_TIMEOUT,
+                format!("{flag} {ms}: more than a day; a timeout that long is none"),
+            );
+        }
+        let none = "every line would be refused; give at least 1";
+        refuse(self.max_line == 0, format!("--max-line 0: {none}"));
+        let no_one = "every client would be turned away; give at least 1";
+        refuse(
+            self.max_sessions == 0,
+            format!("--max-sessions 0: {no_one}"),
+        );
+        let buffer = self.send_buffer;
+        refuse(
+            buffer < 0,
+            format!("--send-buffer {buffer}: a buffer holds 0 bytes or more"),
+        );
+        let linux = "--user-timeout-ms: TCP_USER_TIMEOUT is an option of Linux";
+        refuse(
+            !self.user_timeout.is_zero() && !cfg!(target_os = "linux"),
+            linux.into(),
+        );
+        if let Some((room, why)) = session_ceiling() {
+            let asked = self.max_sessions;
+            let fit = format!("at most {room} sessions fit in this process ({why})");
+            let over = format!("--max-sessions {asked}: {fit}; ask for fewer, or raise that limit");
+            refuse(asked > room, over);
         }
     }
 }
@@ -285,7 +266,7 @@ fn session_ceiling() -> Option<(usize, String)> {
     // whole process (no error to handle, every session lost).
     if let (Some(max), Some(used)) = (proc_number("/proc/sys/vm/max_map_count"), maps()) {
         let room = max.saturating_sub(used + MAPS_SPARE) / MAPS_PER_THREAD;
-        let why = format!("vm.max_map_count is {max}, and a thread takes {MAPS_PER_THREAD}");
+        let why = format!("vm.max_map_count is {max}, about {MAPS_PER_THREAD} per thread");
         ceilings.push((room, why));
     }
     // The threads of the whole machine.
@@ -661,17 +642,19 @@ fn doorman_loop(arrivals: Receiver<Arc<TcpStream>>) {
     }
 }
 
-/// Reads and throws away what has arrived; false once the client has closed (or the
-/// socket failed), true while it may still send.
+/// Reads and throws away what has arrived (64 KB at most, so that a client sending
+/// without pause cannot keep the doorman from the others); false once the client has
+/// closed (or the socket failed), true while it may still send.
 fn still_sending(mut stream: &TcpStream) -> bool {
     let mut sink = [0; 4096];
-    loop {
+    for _ in 0..16 {
         match stream.read(&mut sink) {
             Ok(0) => return false,
             Ok(_) => continue,
             Err(err) => return err.kind() == io::ErrorKind::WouldBlock,
         }
     }
+    true
 }
 // ANCHOR_END: turn_away
 
@@ -757,7 +740,7 @@ struct Tally {
 impl Tally {
     /// Logs a client's mistake, the first LOGGED_ERRORS of them only. A client can make
     /// one with every two bytes it sends (`\xff\n`), and each would cost us a log line
-    /// of 70: logged in full, a client could write 35 bytes of our log per byte it sends.
+    /// of 74: logged in full, a client could write 37 bytes of our log per byte it sends.
     fn error(&mut self, shared: &Shared, what: &str) {
         self.errors += 1;
         shared.counts.errors.fetch_add(1, SeqCst);

@@ -503,13 +503,25 @@ fn a_broken_stdout_does_not_stop_the_server_but_the_exit_status_tells() {
                 let _ = tx.send(line);
             }
         });
-        // Its first log line fails; stderr says so, once.
+        // Its `listening on` line went nowhere: try until it listens.
+        let start = Instant::now();
+        let stream = loop {
+            match std::net::TcpStream::connect(addr) {
+                Ok(stream) => break stream,
+                Err(err) if start.elapsed() > PATIENCE => panic!("{broken}: {err}"),
+                Err(_) => thread::sleep(Duration::from_millis(10)),
+            }
+        };
+        stream.set_read_timeout(Some(PATIENCE)).unwrap();
+        let mut client = Peer { stream };
+        client.expect("Welcome!\n");
+        // A log line failed by now (a pipe takes lines until its reader has gone, so
+        // this one may be the `connected` line); stderr says so, once.
         let first = stderr.recv_timeout(PATIENCE).expect("nothing on stderr");
         assert!(
             first.contains("cannot write to stdout"),
             "{broken}: {first}"
         );
-        let mut client = welcomed(addr);
         client.send(b"Michael\n");
         client.expect("Hello, Michael!\n");
         let _ = Command::new("kill").arg(child.id().to_string()).status();
@@ -548,6 +560,11 @@ fn bad_flags_give_one_clear_line() {
             &["--write-timeout-ms", "0"],
             "a timeout of 0 would mean no timeout",
         ),
+        (
+            &["--line-timeout-ms", "18446744073709551615"],
+            "more than a day",
+        ),
+        (&["--keepalive-s", "99999999"], "the kernel refuses"),
         (&["--max-line", "0"], "every line would be refused"),
         (&["--max-line", "-1"], "not a number of bytes"),
         (&["--send-buffer", "-1"], "0 bytes or more"),

@@ -355,7 +355,7 @@ const TRANSCRIPTS: &[Transcript] = &[
         "06_hardened_server",
         Setup::ServerLog(&[], started),
     )
-    .varies(&["somaxconn"]),
+    .varies(&["[kernel]"]),
     Transcript::new(
         "06_session.txt",
         "06_hardened_server",
@@ -375,11 +375,24 @@ const TRANSCRIPTS: &[Transcript] = &[
         "--read-timeout-ms",
         "1000",
     ])
-    .varies(&["somaxconn"]),
+    .varies(&["[kernel]"]),
     Transcript::new(
         "06_shutdown.txt",
         "06_hardened_server",
         Setup::ServerLog(&[], ctrl_c),
+    )
+    .after("waiting for connections"),
+    Transcript::new(
+        "06_slowloris.txt",
+        "06_hardened_server",
+        Setup::ServerLog(&[], slowloris),
+    )
+    .args(&["--line-timeout-ms", "1000"])
+    .after("waiting for connections"),
+    Transcript::new(
+        "06_error_flood.txt",
+        "06_hardened_server",
+        Setup::ServerLog(&[], error_flood),
     )
     .after("waiting for connections"),
 ];
@@ -455,6 +468,35 @@ fn ctrl_c(addr: SocketAddr, server: &mut Running) {
     client.expect_closed();
     server.expect("summary:");
     assert!(server.wait_exit().success());
+}
+
+/// Slowloris: a line that comes a byte at a time, and never ends.
+fn slowloris(addr: SocketAddr, server: &mut Running) {
+    let mut client = Peer::connect(addr);
+    client.expect("Welcome!\n");
+    let mut writer = client.stream.try_clone().unwrap();
+    let trickle = std::thread::spawn(move || {
+        for _ in 0..200 {
+            if std::io::Write::write_all(&mut writer, b"x").is_err() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    });
+    client.expect("bye: a line took longer than 1 s to arrive, closing\n");
+    server.expect("#1 closed");
+    let _ = client.stream.shutdown(std::net::Shutdown::Both);
+    trickle.join().unwrap();
+}
+
+/// A client whose every line is an error: ten lines of a byte that is not UTF-8.
+fn error_flood(addr: SocketAddr, server: &mut Running) {
+    let mut client = Peer::connect(addr);
+    client.expect("Welcome!\n");
+    let mut lines = b"\xff\n".repeat(10);
+    lines.extend_from_slice(b"exit\n");
+    client.send(&lines);
+    server.expect("#1 closed");
 }
 
 /// Runs the lesson, with `address` first if given; returns stdout then stderr, as a
