@@ -478,6 +478,16 @@ fn ctrl_c_names_the_sessions_still_running_at_the_deadline() {
     assert_eq!(server.wait_exit().code(), Some(0));
 }
 
+/// A child process, killed when dropped (if the test fails before it ends).
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn a_broken_stdout_does_not_stop_the_server_but_the_exit_status_tells() {
     // A closed pipe (`| head -1` has read enough) and a full disk (/dev/full).
@@ -494,7 +504,8 @@ fn a_broken_stdout_does_not_stop_the_server_but_the_exit_status_tells() {
         } else {
             command.stdout(Stdio::piped());
         }
-        let mut child = command.spawn().unwrap();
+        let mut child = Killed(command.spawn().unwrap());
+        let child = &mut child.0;
         drop(child.stdout.take()); // the reader has gone
         let (tx, stderr) = mpsc::channel();
         let err = child.stderr.take().unwrap();
@@ -637,21 +648,15 @@ fn a_client_with_no_thread_to_spare_is_told_busy_and_counted_apart() {
     let mut hogs = Vec::new();
     for _ in 0..7 {
         match as_user(uid, "sleep").arg("10").spawn() {
-            Ok(hog) => hogs.push(hog),
-            Err(err) => {
-                hogs.iter_mut().for_each(|hog| drop(hog.kill()));
-                return skip(&format!("cannot run a program as another user: {err}"));
-            }
+            Ok(hog) => hogs.push(Killed(hog)),
+            Err(err) => return skip(&format!("cannot run a program as another user: {err}")),
         }
     }
     let mut client = Peer::connect(addr);
     client.expect("busy, try again later\n");
     client.expect_closed();
     server.expect("#1 turned away: cannot start a thread");
-    for mut hog in hogs {
-        let _ = hog.kill();
-        let _ = hog.wait();
-    }
+    drop(hogs); // killed: their threads are free again
     welcomed(addr);
     server.interrupt();
     server.expect(

@@ -382,6 +382,12 @@ const TRANSCRIPTS: &[Transcript] = &[
         Setup::ServerLog(&[], ctrl_c),
     )
     .after("waiting for connections"),
+    Transcript::new("06_refuse_sessions.txt", "06_hardened_server", Setup::Alone)
+        .args(&["--max-sessions", "0"]),
+    Transcript::new("06_refuse_backlog.txt", "06_hardened_server", Setup::Alone)
+        .args(&["--backlog", "-1"]),
+    Transcript::new("06_refuse_timeout.txt", "06_hardened_server", Setup::Alone)
+        .args(&["--read-timeout-ms", "0"]),
     Transcript::new(
         "06_slowloris.txt",
         "06_hardened_server",
