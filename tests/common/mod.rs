@@ -346,14 +346,9 @@ pub fn nothing_listening() -> SocketAddr {
 }
 
 impl Running {
-    /// The program's process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// Sends the signal `name` (`TERM`, `HUP`, ...) to the program, as `kill -NAME` does.
     pub fn signal(&self, name: &str) {
-        let pid = self.pid().to_string();
+        let pid = self.child.id().to_string();
         let status = Command::new("kill")
             .arg(format!("-{name}"))
             .arg(&pid)
