@@ -636,6 +636,9 @@ fn a_client_with_no_thread_to_spare_is_told_busy_and_counted_apart() {
     if Command::new("prlimit").arg("--version").output().is_err() {
         return skip("prlimit (util-linux) is missing");
     }
+    if let Err(err) = as_user(uid, "true").status() {
+        return skip(&format!("cannot run a program as another user: {err}"));
+    }
     let mut command = as_user(uid, "prlimit");
     command
         .arg("--nproc=10")
