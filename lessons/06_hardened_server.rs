@@ -4,18 +4,22 @@
 //! line as lesson 05 taught, with what the article's server needs before it faces
 //! clients it does not control:
 //!
-//! - a **read timeout**: a client silent for 30 s is told why and disconnected, so it
-//!   cannot hold a thread forever; a **write timeout** does the same for a client that
-//!   stops reading;
+//! - **deadlines**: a client silent for 30 s between lines is told why and disconnected;
+//!   a line must arrive whole within 10 s of its first byte (a client trickling one byte
+//!   at a time, the "slowloris" attack, cannot hold a thread); a reply must be sent whole
+//!   within 10 s (a client that stops reading cannot either);
 //! - a **line limit**: a line over 4096 bytes gets an error and the connection closes,
 //!   so memory stays bounded whatever a client sends; a line that is not UTF-8 gets an
-//!   error reply and the session goes on;
+//!   error reply and the session goes on, and a client's errors cannot flood the log;
 //! - a **session limit**: while 256 sessions run, one more client is told
-//!   `busy, try again later` and closed at once, and the 256 are not slowed;
-//! - a **large backlog** (1024) for bursts of connections, and `TCP_NODELAY` so that
-//!   short replies leave at once;
-//! - a **graceful shutdown** on Ctrl-C: stop accepting, tell every client, wait for the
-//!   sessions to end (at most 5 s), print a summary and exit with status 0;
+//!   `busy, try again later` and closed gently, and the 256 are not slowed; a limit this
+//!   machine cannot hold (threads, memory mappings, open files) is refused at startup;
+//! - **socket options**: a large backlog (1024) for bursts, `TCP_NODELAY` so that short
+//!   replies leave at once, a small send buffer so that stuck clients cannot pin the
+//!   kernel's memory, and TCP keepalive and `TCP_USER_TIMEOUT` on request;
+//! - a **graceful shutdown** on Ctrl-C, SIGTERM or SIGHUP: stop accepting, tell every
+//!   client, wait for the sessions to end (at most 5 s), print a summary and exit with
+//!   status 0 (1 if the log could not be written);
 //! - **logs** that number the sessions (`#1`, `#2`, ...) and count their messages.
 //!
 //! ```text
@@ -25,54 +29,110 @@
 //! cargo run --release --example 07_load -- --lines --clients 300   # meet the session limit
 //! ```
 
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
 use std::collections::HashMap;
-use std::io::{self, BufReader, Read};
+use std::fmt::Display;
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::num::NonZeroU64;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
-use tcp_lessons::args::Args;
+use tcp_lessons::args::{Args, usage_error};
 use tcp_lessons::framing::{self, FrameError};
-use tcp_lessons::say::{explain, fail};
+use tcp_lessons::say::{self, OnBrokenStdout, explain, fail};
 use tcp_lessons::{kernel, server};
 
-const USAGE: &str = indoc::indoc! {"
-    usage: 06_hardened_server [ADDRESS] [--backlog N] [--read-timeout-ms MS]
-                              [--write-timeout-ms MS] [--max-line BYTES]
-                              [--max-sessions N] [--shutdown-grace-ms MS]
-
-    The session server of lesson 03, one message per line, hardened: timeouts, a line
-    limit, a session limit, and a graceful shutdown on Ctrl-C.
-
-      ADDRESS                 where to listen (default 127.0.0.1:1234; 127.0.0.1:0 picks
-                              a free port)
-      --backlog N             connections the kernel may queue before we accept them
-                              (default 1024)
-      --read-timeout-ms MS    disconnect a client that sends nothing for this long
-                              (default 30000)
-      --write-timeout-ms MS   disconnect a client that stops reading, once a reply
-                              has waited this long to be sent (default 10000)
-      --max-line BYTES        the longest line accepted (default 4096)
-      --max-sessions N        sessions at once; one more client is told to try again
-                              later (default 256)
-      --shutdown-grace-ms MS  after Ctrl-C, how long the sessions get to end (default 5000)
-      --help                  show this text
-
-    Then, in a second terminal: nc 127.0.0.1 1234  (type lines; `exit` ends the session)
-"};
+// ANCHOR: defaults
+/// Where to listen: the article's address.
+const ADDRESS: &str = "127.0.0.1:1234";
+/// Connections the kernel may queue until we accept them: room for a burst (lesson 02).
+const BACKLOG: i32 = 1024;
+/// How long a client may stay silent between two lines.
+const READ_TIMEOUT_MS: u64 = 30_000;
+/// How long a whole line may take to arrive, counted from its first byte.
+const LINE_TIMEOUT_MS: u64 = 10_000;
+/// How long a whole reply may take to be sent.
+const WRITE_TIMEOUT_MS: u64 = 10_000;
+/// The longest line accepted, in bytes.
+const MAX_LINE: usize = 4096;
+/// Sessions at once: one thread each.
+const MAX_SESSIONS: usize = 256;
+/// The send buffer of each connection (SO_SNDBUF), in bytes.
+const SEND_BUFFER: i32 = 64 * 1024;
+/// TCP keepalive: the seconds of silence before the first probe, and between probes
+/// (0: off). Seconds: that is what the socket options take.
+const KEEPALIVE_S: u64 = 0;
+/// TCP keepalive: how many unanswered probes end the connection.
+const KEEPALIVE_PROBES: u32 = 3;
+/// TCP_USER_TIMEOUT: how long sent data may stay unacknowledged (0: off).
+const USER_TIMEOUT_MS: u64 = 0;
+/// After Ctrl-C, how long the sessions get to end.
+const SHUTDOWN_GRACE_MS: u64 = 5000;
+// ANCHOR_END: defaults
 
 /// What a client beyond the session limit receives instead of `Welcome!`.
 const BUSY: &str = "busy, try again later";
 /// What every client receives when the server stops.
 const GOING_DOWN: &str = "server shutting down, bye";
-/// After an error reply, how long we read and discard what the client still sends
-/// before closing (see `close_gently`).
+/// How long a last line may take to leave, and how long we read and throw away what a
+/// client still sends before we close (see `close_gently`).
 const LINGER: Duration = Duration::from_secs(1);
+/// The longest timeout accepted: a day.
+const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 /// How long the accept loop pauses after a failed accept.
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
+/// How many of one session's errors are logged; the others are only counted.
+const LOGGED_ERRORS: u64 = 3;
+/// How many turned-away clients the doorman closes gently at once.
+const TURN_AWAY_CAP: usize = 32;
+/// How often the doorman looks at the clients it is closing.
+const DOORMAN_TICK: Duration = Duration::from_millis(10);
+
+fn usage() -> String {
+    // Off by default: `0: off`, said from the constant.
+    let off = |value: u64| format!("{value}{}", if value == 0 { ": off" } else { "" });
+    let (keepalive, user_timeout) = (off(KEEPALIVE_S), off(USER_TIMEOUT_MS));
+    indoc::formatdoc! {"
+        usage: 06_hardened_server [ADDRESS] [OPTIONS]
+
+        The session server of lesson 03, one message per line, hardened against clients it
+        does not control: deadlines, a line limit, a session limit, socket options, and a
+        graceful stop on Ctrl-C, SIGTERM or SIGHUP.
+
+        arguments:
+          ADDRESS                     where to listen (default {ADDRESS}; 127.0.0.1:0 picks a free port)
+
+        options:
+          --backlog N                 connections the kernel may queue before we accept them
+                                      (default {BACKLOG})
+          --read-timeout-ms MS        disconnect a client silent this long between lines
+                                      (default {READ_TIMEOUT_MS})
+          --line-timeout-ms MS        a line must arrive whole this long after its first byte
+                                      (default {LINE_TIMEOUT_MS})
+          --write-timeout-ms MS       a reply must be sent whole within this long (default {WRITE_TIMEOUT_MS})
+          --max-line BYTES            the longest line accepted (default {MAX_LINE})
+          --max-sessions N            sessions at once; one more client is told to try again
+                                      later (default {MAX_SESSIONS})
+          --send-buffer BYTES         each connection's send buffer, SO_SNDBUF; 0 leaves it to
+                                      the kernel (default {SEND_BUFFER})
+          --nagle                     leave Nagle's algorithm on (no TCP_NODELAY), to see its cost
+          --keepalive-s N             probe a connection silent N seconds, then every N s;
+                                      {KEEPALIVE_PROBES} unanswered end it (default {keepalive})
+          --user-timeout-ms MS        end a connection whose sent data stays unacknowledged
+                                      this long, TCP_USER_TIMEOUT, Linux (default {user_timeout})
+          --shutdown-grace-ms MS      after Ctrl-C, how long the sessions get to end
+                                      (default {SHUTDOWN_GRACE_MS})
+          -h, --help                  show this text
+
+        examples:
+          cargo run --example 06_hardened_server
+          cargo run --example 06_hardened_server -- --read-timeout-ms 5000 --max-line 16 --max-sessions 2
+          cargo run --example 06_hardened_server -- --keepalive-s 10
+        Then, in a second terminal: nc 127.0.0.1 1234  (type lines; `exit` ends the session)
+    "}
+}
 
 // ANCHOR: limits
 /// Every limit of the server, from the command line.
@@ -80,28 +140,157 @@ struct Limits {
     address: SocketAddr,
     backlog: i32,
     read_timeout: Duration,
+    line_timeout: Duration,
     write_timeout: Duration,
     max_line: usize,
     max_sessions: usize,
+    /// SO_SNDBUF; 0 leaves the send buffer to the kernel, which grows it as it sees fit.
+    send_buffer: i32,
+    nagle: bool,
+    /// The silence before each keepalive probe; zero: no probes.
+    keepalive: Duration,
+    /// TCP_USER_TIMEOUT; zero: the kernel's own patience with unacknowledged data.
+    user_timeout: Duration,
     shutdown_grace: Duration,
 }
 
 impl Limits {
     fn from_args() -> Limits {
-        let mut args = Args::from_env(USAGE);
+        let mut args = Args::from_env(&usage());
         let limits = Limits {
-            backlog: args.value("--backlog", 1024),
-            read_timeout: millis(&mut args, "--read-timeout-ms", 30_000),
-            write_timeout: millis(&mut args, "--write-timeout-ms", 10_000),
-            max_line: args.value("--max-line", 4096),
-            max_sessions: args.value("--max-sessions", 256),
-            shutdown_grace: Duration::from_millis(args.value("--shutdown-grace-ms", 5000)),
-            address: args.address("127.0.0.1:1234"),
+            backlog: args.value("--backlog", BACKLOG),
+            read_timeout: millis(args.value("--read-timeout-ms", READ_TIMEOUT_MS)),
+            line_timeout: millis(args.value("--line-timeout-ms", LINE_TIMEOUT_MS)),
+            write_timeout: millis(args.value("--write-timeout-ms", WRITE_TIMEOUT_MS)),
+            max_line: args.value("--max-line", MAX_LINE),
+            max_sessions: args.value("--max-sessions", MAX_SESSIONS),
+            send_buffer: args.value("--send-buffer", SEND_BUFFER),
+            nagle: args.flag("--nagle"),
+            keepalive: Duration::from_secs(args.value("--keepalive-s", KEEPALIVE_S)),
+            user_timeout: millis(args.value("--user-timeout-ms", USER_TIMEOUT_MS)),
+            shutdown_grace: millis(args.value("--shutdown-grace-ms", SHUTDOWN_GRACE_MS)),
+            address: args.address(ADDRESS),
         };
+        limits.refuse_unusable(&args);
         args.finish();
+        // The kernel has bounds of its own (Linux: keepalive probes at most 32767 s
+        // apart): try the socket options once on a scratch socket, so that a value it
+        // refuses stops us here rather than failing every session.
+        let scratch = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP));
+        if let Err(err) = scratch.and_then(|socket| tune(SockRef::from(&socket), &limits)) {
+            let options = "--send-buffer, --keepalive-s, --user-timeout-ms";
+            usage_error(format!(
+                "the kernel refuses these socket options ({options}): {err}"
+            ));
+        }
         limits
     }
 
+    /// Refuses a value the server cannot use, in one line that says why (exit 2).
+    fn refuse_unusable(&self, args: &Args) {
+        let refuse = |bad: bool, why: String| {
+            if bad {
+                args.refuse(why)
+            }
+        };
+        let backlog = self.backlog;
+        let shorter = "a queue cannot be shorter than empty";
+        let largest = "Linux would take a negative length for its largest";
+        refuse(
+            backlog < 0,
+            format!("--backlog {backlog}: {shorter} ({largest})"),
+        );
+        for (flag, timeout) in [
+            ("--read-timeout-ms", self.read_timeout),
+            ("--line-timeout-ms", self.line_timeout),
+            ("--write-timeout-ms", self.write_timeout),
+        ] {
+            let never = "a timeout of 0 would mean no timeout at all; give at least 1";
+            refuse(timeout.is_zero(), format!("{flag} 0: {never}"));
+            let ms = timeout.as_millis();
+            refuse(
+                timeout > MAX_TIMEOUT,
+                format!("{flag} {ms}: more than a day; a timeout that long is none"),
+            );
+        }
+        let none = "every line would be refused; give at least 1";
+        refuse(self.max_line == 0, format!("--max-line 0: {none}"));
+        let no_one = "every client would be turned away; give at least 1";
+        refuse(
+            self.max_sessions == 0,
+            format!("--max-sessions 0: {no_one}"),
+        );
+        let buffer = self.send_buffer;
+        refuse(
+            buffer < 0,
+            format!("--send-buffer {buffer}: a buffer holds 0 bytes or more"),
+        );
+        let linux = "--user-timeout-ms: TCP_USER_TIMEOUT is an option of Linux";
+        refuse(
+            !self.user_timeout.is_zero() && !cfg!(target_os = "linux"),
+            linux.into(),
+        );
+        if let Some((room, why)) = session_ceiling() {
+            let asked = self.max_sessions;
+            let fit = format!("at most {room} sessions fit in this process ({why})");
+            let over = format!("--max-sessions {asked}: {fit}; ask for fewer, or raise that limit");
+            refuse(asked > room, over);
+        }
+    }
+}
+
+fn millis(ms: u64) -> Duration {
+    Duration::from_millis(ms)
+}
+// ANCHOR_END: limits
+
+// ANCHOR: ceiling
+/// Each memory mapping a session's thread takes: its stack and the guard page below it,
+/// and the small stack Rust's stack-overflow handler runs on, with its own guard page
+/// (count the lines of /proc/PID/maps with 400 sessions running: about 4 more each).
+const MAPS_PER_THREAD: u64 = 4;
+/// Mappings kept for everything else: the program, its libraries, malloc's arenas.
+const MAPS_SPARE: u64 = 1024;
+/// Threads of our own besides the sessions: main, the signal handler's, the doorman.
+const OWN_THREADS: u64 = 3;
+/// Open files of our own besides the sessions' sockets: stdin, stdout, stderr, the
+/// listening socket, the turned-away clients, and a few to spare.
+const OWN_FILES: u64 = 16 + 2 * TURN_AWAY_CAP as u64;
+
+/// How many sessions this process can hold, and the limit that says so: each session
+/// is a thread and a socket, and Linux bounds both in four ways. `None` where /proc is
+/// missing (not Linux).
+fn session_ceiling() -> Option<(usize, String)> {
+    let mut ceilings = Vec::new();
+    // Past vm.max_map_count, a new thread cannot map its guard pages: std aborts the
+    // whole process (no error to handle, every session lost).
+    if let (Some(max), Some(used)) = (proc_number("/proc/sys/vm/max_map_count"), maps()) {
+        let room = max.saturating_sub(used + MAPS_SPARE) / MAPS_PER_THREAD;
+        let why = format!("vm.max_map_count is {max}, about {MAPS_PER_THREAD} per thread");
+        ceilings.push((room, why));
+    }
+    // The threads of the whole machine.
+    if let Some(max) = proc_number("/proc/sys/kernel/threads-max") {
+        let why = format!("kernel.threads-max is {max}, for the whole machine");
+        ceilings.push((max.saturating_sub(OWN_THREADS), why));
+    }
+    // The processes and threads of this user (`ulimit -u`); Linux exempts root.
+    if let Some(max) = soft_limit("Max processes").filter(|_| !is_root()) {
+        let why = format!("RLIMIT_NPROC, ulimit -u, is {max} threads for this user");
+        ceilings.push((max.saturating_sub(OWN_THREADS), why));
+    }
+    // Open files (`ulimit -n`): a session holds its socket.
+    if let Some(max) = soft_limit("Max open files") {
+        let why = format!("RLIMIT_NOFILE, ulimit -n, is {max} open files");
+        ceilings.push((max.saturating_sub(OWN_FILES), why));
+    }
+    let (room, why) = ceilings.into_iter().min_by_key(|(room, _)| *room)?;
+    Some((usize::try_from(room).unwrap_or(usize::MAX), why))
+}
+// ANCHOR_END: ceiling
+
+// ANCHOR: describe
+impl Limits {
     /// Says what each limit is and what it protects against, one line each.
     fn describe(&self) {
         match tcp_lessons::sys::somaxconn() {
@@ -114,39 +303,50 @@ impl Limits {
             }
             None => {}
         }
-        server!(
-            "read timeout {}: a client that sends nothing for that long is told why \
-             and disconnected",
-            human(self.read_timeout)
-        );
-        server!(
-            "write timeout {}: a client that stops reading is disconnected once a reply \
-             has waited that long to be sent",
-            human(self.write_timeout)
-        );
-        server!(
-            "line limit {} bytes: a longer line gets an error reply and the connection \
-             closes",
-            self.max_line
-        );
-        server!(
-            "session limit {}: one client more is told {BUSY:?} and closed",
-            self.max_sessions
-        );
-        server!(
-            "shutdown grace {}: after Ctrl-C, the sessions get that long to end",
-            human(self.shutdown_grace)
-        );
+        if let Some((room, why)) = session_ceiling() {
+            kernel!("at most {room} sessions fit in this process: {why}");
+        }
+        let read = human(self.read_timeout);
+        server!("read timeout {read}: a client silent that long between lines is disconnected");
+        let line = human(self.line_timeout);
+        server!("line timeout {line}: a line must arrive whole within that long of its first byte");
+        let write = human(self.write_timeout);
+        server!("write timeout {write}: a reply must be sent whole within that long");
+        let max_line = self.max_line;
+        server!("line limit {max_line} bytes: a longer line gets an error reply, then we close");
+        let max = self.max_sessions;
+        server!("session limit {max}: one client more is told {BUSY:?} and closed");
+        server!("socket options: {}", self.options());
+        let grace = human(self.shutdown_grace);
+        server!("shutdown grace {grace}: after Ctrl-C, SIGTERM or SIGHUP, sessions get that long");
+    }
+
+    /// The socket options of each connection, in words.
+    fn options(&self) -> String {
+        let nodelay = if self.nagle {
+            "off (Nagle's algorithm on)"
+        } else {
+            "on"
+        };
+        let buffer = match self.send_buffer {
+            0 => "the kernel's".into(),
+            bytes => format!("{bytes} bytes"),
+        };
+        let keepalive = match self.keepalive {
+            every if every.is_zero() => "off".into(),
+            every => format!("every {}, {KEEPALIVE_PROBES} probes", human(every)),
+        };
+        let user_timeout = match self.user_timeout {
+            timeout if timeout.is_zero() => "off".into(),
+            timeout => human(timeout),
+        };
+        format!(
+            "TCP_NODELAY {nodelay}, send buffer {buffer} (SO_SNDBUF), keepalive {keepalive}, \
+             TCP_USER_TIMEOUT {user_timeout}"
+        )
     }
 }
-
-/// A duration flag in milliseconds. Zero is refused: to the kernel a zero timeout means
-/// "wait forever", the very thing a timeout is here to prevent (std refuses it too).
-fn millis(args: &mut Args, name: &str, default: u64) -> Duration {
-    let default = NonZeroU64::new(default).expect("defaults are not zero");
-    Duration::from_millis(args.value(name, default).get())
-}
-// ANCHOR_END: limits
+// ANCHOR_END: describe
 
 // ANCHOR: shared
 /// What the accept loop, the sessions and the shutdown share.
@@ -156,7 +356,7 @@ struct Shared {
     stopping: AtomicBool,
     /// The live sessions by id, each with a second handle on its socket so that the
     /// shutdown can reach it. Its length is the number of sessions running.
-    live: Mutex<HashMap<u64, TcpStream>>,
+    live: Mutex<HashMap<u64, Arc<TcpStream>>>,
     /// Notified each time a session ends, for the shutdown to wait on.
     ended: Condvar,
     counts: Counts,
@@ -168,7 +368,10 @@ struct Counts {
     sessions: AtomicU64,
     messages: AtomicU64,
     errors: AtomicU64,
+    /// Clients told `busy` because every place was taken.
     turned_away: AtomicU64,
+    /// Clients told `busy` because no thread could be started for them.
+    no_thread: AtomicU64,
 }
 
 impl Shared {
@@ -189,7 +392,7 @@ impl Shared {
     /// The live sessions, locked. (A thread that panicked while holding the lock leaves
     /// it "poisoned"; every change to the map is a single insert or remove, so the map
     /// is still sound and we go on.)
-    fn live(&self) -> MutexGuard<'_, HashMap<u64, TcpStream>> {
+    fn live(&self) -> MutexGuard<'_, HashMap<u64, Arc<TcpStream>>> {
         self.live.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -204,28 +407,23 @@ struct Slot {
 impl Slot {
     /// Takes a place for session `id` if fewer than `max_sessions` run; returns it with
     /// the number of sessions now running, or `None` when all places are taken.
-    fn take(
-        shared: &Arc<Shared>,
-        id: u64,
-        stream: &TcpStream,
-    ) -> io::Result<Option<(Slot, usize)>> {
+    fn take(shared: &Arc<Shared>, id: u64, stream: &Arc<TcpStream>) -> Option<(Slot, usize)> {
         let mut live = shared.live();
         if live.len() >= shared.limits.max_sessions {
-            return Ok(None);
+            return None;
         }
-        live.insert(id, stream.try_clone()?);
-        let running = live.len();
+        live.insert(id, Arc::clone(stream));
         let slot = Slot {
             id,
             shared: Arc::clone(shared),
         };
-        Ok(Some((slot, running)))
+        Some((slot, live.len()))
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        // Dropping the removed handle closes it; the session's own handle is the other.
+        // The socket closes when its last handle goes: the session's, or this one.
         self.shared.live().remove(&self.id);
         self.shared.ended.notify_all();
     }
@@ -234,23 +432,32 @@ impl Drop for Slot {
 
 // ANCHOR: main
 fn main() {
+    // A server keeps serving when its log cannot be written (stdout closed, or a full
+    // disk): the lines are dropped, stderr says so once, and the exit status tells.
+    say::on_broken_stdout(OnBrokenStdout::KeepGoing);
     let limits = Limits::from_args();
     let addr = limits.address;
     let listener = listen(addr, limits.backlog).unwrap_or_else(|err| fail(explain(&err, addr)));
     // The port we asked for may be 0 ("any free port"): ask the socket which one it got.
     let local = listener.local_addr().unwrap_or(addr);
     let shared = Arc::new(Shared::new(limits));
-    // Ctrl-C is caught before we say we listen: from then on it stops us gracefully.
-    stop_on_ctrl_c(&shared, local);
+    // The signals are caught before we say we listen: from then on they stop us gracefully.
+    stop_on_signals(&shared, local);
+    let doorman = start_doorman();
     server!("listening on {local} (backlog {})", shared.limits.backlog);
     shared.limits.describe();
     server!("waiting for connections; Ctrl-C stops the server gracefully");
 
-    accept_loop(&listener, &shared);
+    accept_loop(&listener, &shared, &doorman);
     // Closing the listening socket: from now on the kernel answers new connections with
     // a reset ("connection refused"), and resets those still waiting in its queue.
     drop(listener);
-    shutdown(&shared);
+    let summary = shutdown(&shared);
+    // A server whose log was lost must not report success: whoever started it would
+    // never learn. The summary goes to stderr too, where it can still be read.
+    if say::stdout_failed() {
+        fail(format!("the log could not be written to stdout; {summary}"));
+    }
     // Returning from main ends the process, with exit status 0.
 }
 // ANCHOR_END: main
@@ -260,7 +467,10 @@ fn main() {
 fn listen(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     // Lets a restarted server bind its port again while old connections sit in
-    // TIME_WAIT, instead of failing with "Address already in use" for a minute.
+    // TIME_WAIT, instead of failing with "Address already in use" for a minute. Not on
+    // Windows: there the option lets a second program take a port in use (Microsoft's
+    // documentation), the very thing it prevents on Unix.
+    #[cfg(not(windows))]
     socket.set_reuse_address(true)?;
     socket.bind(&addr.into())?;
     // A burst of clients connecting at once waits in the accept queue while we accept
@@ -274,18 +484,19 @@ fn listen(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
 // ANCHOR_END: listen
 
 // ANCHOR: ctrl_c
-/// On Ctrl-C (SIGINT), sets `stopping` and wakes the accept loop. A second Ctrl-C quits
-/// at once, without waiting for the sessions.
-fn stop_on_ctrl_c(shared: &Arc<Shared>, listening: SocketAddr) {
+/// On Ctrl-C (SIGINT), SIGTERM (what service managers and `docker stop` send) or
+/// SIGHUP (the terminal closed), sets `stopping` and wakes the accept loop. A second
+/// signal quits at once, without waiting for the sessions.
+fn stop_on_signals(shared: &Arc<Shared>, listening: SocketAddr) {
     let shared = Arc::clone(shared);
     let wake = wake_address(listening);
     let handler = move || {
         if shared.stopping.swap(true, SeqCst) {
-            server!("second Ctrl-C: quitting without waiting for the sessions");
+            server!("second signal: quitting without waiting for the sessions");
             // 130 = 128 + SIGINT, what a shell reports for a program stopped by Ctrl-C.
             std::process::exit(130);
         }
-        server!("Ctrl-C: stopping");
+        server!("signal to stop (Ctrl-C, SIGTERM or SIGHUP): stopping");
         // The accept loop sleeps in accept() until a connection arrives; setting a flag
         // does not wake it. So we connect to the server ourselves: accept() returns, the
         // loop sees the flag and stops. Our connection is simply dropped.
@@ -293,6 +504,7 @@ fn stop_on_ctrl_c(shared: &Arc<Shared>, listening: SocketAddr) {
             server!("cannot wake the accept loop ({err}); it stops at the next connection");
         }
     };
+    // ctrlc's `termination` feature (Cargo.toml) adds SIGTERM and SIGHUP to SIGINT.
     if let Err(err) = ctrlc::set_handler(handler) {
         fail(format!("cannot catch Ctrl-C: {err}"));
     }
@@ -317,14 +529,14 @@ fn wake_address(listening: SocketAddr) -> SocketAddr {
 // ANCHOR_END: ctrl_c
 
 // ANCHOR: accept_loop
-/// Accepts connections until Ctrl-C: a thread for each session while there is room,
+/// Accepts connections until a signal: a thread for each session while there is room,
 /// `busy, try again later` for a client beyond the limit.
-fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
+fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, doorman: &Doorman) {
     let mut next_id = 1;
     loop {
         let accepted = listener.accept();
         if shared.stopping() {
-            // The Ctrl-C handler's wake-up call, or a client arriving as we stop.
+            // The signal handler's wake-up call, or a client arriving as we stop.
             return;
         }
         let (stream, peer) = match accepted {
@@ -337,75 +549,142 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
                 continue;
             }
         };
-        let id = next_id;
-        match Slot::take(shared, id, &stream) {
-            Ok(Some((slot, running))) => {
-                next_id += 1;
-                shared.counts.sessions.fetch_add(1, SeqCst);
-                let max = shared.limits.max_sessions;
-                server!("#{id} {peer} connected ({running} of {max} sessions)");
-                let spawned = thread::Builder::new()
-                    .name(format!("session #{id}"))
-                    .spawn(move || session(stream, slot));
-                if let Err(err) = spawned {
-                    // Out of threads or memory. The closure is dropped, and with it the
-                    // stream (the connection closes) and the slot (the place is freed).
-                    server!("#{id} dropped: cannot start a thread ({err})");
-                }
-            }
-            Ok(None) => turn_away(stream, peer, shared),
-            Err(err) => server!("{peer} dropped: cannot keep a handle on its socket ({err})"),
-        }
+        // One socket, two owners: the session's thread and the list of live sessions.
+        let stream = Arc::new(stream);
+        let Some((slot, running)) = Slot::take(shared, next_id, &stream) else {
+            shared.counts.turned_away.fetch_add(1, SeqCst);
+            let max = shared.limits.max_sessions;
+            server!("{peer} turned away: {max} of {max} sessions busy");
+            turn_away(stream, doorman);
+            continue;
+        };
+        let max = shared.limits.max_sessions;
+        server!("#{next_id} {peer} connected ({running} of {max} sessions)");
+        start_session(stream, slot, shared, doorman);
+        next_id += 1;
     }
 }
 
-/// Tells a client beyond the session limit to come back later, and closes at once. The
-/// accept loop does it itself: no thread is started, no running session is slowed.
-fn turn_away(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) {
-    shared.counts.turned_away.fetch_add(1, SeqCst);
-    let max = shared.limits.max_sessions;
-    server!("{peer} turned away: {max} of {max} sessions busy");
-    // A new socket's send buffer is empty: this short line is copied into it at once,
-    // without waiting for the client. Dropping the stream then closes the connection.
-    let _ = framing::write_line(&mut stream, BUSY.as_bytes());
+/// Starts the session's thread; a client we cannot start one for is told `busy` too.
+fn start_session(stream: Arc<TcpStream>, slot: Slot, shared: &Shared, doorman: &Doorman) {
+    let id = slot.id;
+    let ours = Arc::clone(&stream);
+    let started = thread::Builder::new()
+        .name(format!("session #{id}"))
+        .spawn(move || session(stream, slot));
+    match started {
+        Ok(_) => {
+            shared.counts.sessions.fetch_add(1, SeqCst);
+        }
+        Err(err) => {
+            // Out of threads or memory (EAGAIN). The closure is dropped, and with it the
+            // slot (the place is freed) and its handle on the socket: ours is the last.
+            shared.counts.no_thread.fetch_add(1, SeqCst);
+            server!("#{id} turned away: cannot start a thread ({err})");
+            turn_away(ours, doorman);
+        }
+    }
 }
 // ANCHOR_END: accept_loop
 
+// ANCHOR: turn_away
+/// Where the accept loop hands the sockets of the clients it turned away.
+type Doorman = SyncSender<Arc<TcpStream>>;
+
+/// Tells a client to come back later, then leaves the closing to the doorman. The
+/// accept loop does it itself, without waiting: a new socket's send buffer is empty, so
+/// the short line is copied into it at once, and the FIN follows it.
+fn turn_away(stream: Arc<TcpStream>, doorman: &Doorman) {
+    let _ = framing::write_line(&mut &*stream, BUSY.as_bytes());
+    let _ = stream.shutdown(Shutdown::Write);
+    // The doorman has TURN_AWAY_CAP places: when they are all taken, the socket is
+    // closed here, at once. The client has its line and our FIN already; what it sent
+    // and we never read makes our kernel answer with a reset (see close_gently).
+    let _ = doorman.try_send(stream);
+}
+
+/// Starts the doorman: one thread that closes every turned-away client gently.
+fn start_doorman() -> Doorman {
+    let (doorman, arrivals) = mpsc::sync_channel(TURN_AWAY_CAP);
+    let started = thread::Builder::new()
+        .name("doorman".into())
+        .spawn(move || doorman_loop(arrivals));
+    if let Err(err) = started {
+        server!("cannot start the doorman ({err}): turned-away clients are closed at once");
+    }
+    doorman
+}
+
+/// Closing a socket with received bytes unread in it makes the kernel send a reset
+/// (close_gently tells why that hurts). A client turned away may have spoken first, so
+/// the doorman reads and throws away what arrives, until the client closes or LINGER
+/// has passed. It does so for all of them in one thread, without blocking on any:
+/// every tick it reads each socket in non-blocking mode. (An event loop does the same,
+/// woken by the kernel when a socket is ready instead of by a clock.)
+fn doorman_loop(arrivals: Receiver<Arc<TcpStream>>) {
+    let mut closing: Vec<(Arc<TcpStream>, Instant)> = Vec::new();
+    loop {
+        // With no one to close, sleep until someone arrives; else come back each tick.
+        let arrival = if closing.is_empty() {
+            arrivals.recv().map_err(|_| RecvTimeoutError::Disconnected)
+        } else {
+            arrivals.recv_timeout(DOORMAN_TICK)
+        };
+        match arrival {
+            Ok(stream) if closing.len() < TURN_AWAY_CAP && stream.set_nonblocking(true).is_ok() => {
+                closing.push((stream, Instant::now() + LINGER));
+            }
+            Ok(_) | Err(RecvTimeoutError::Timeout) => {} // (no room: dropped, closed)
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        // Keep a socket while its client may still be sending: dropping it closes it.
+        closing.retain(|(stream, until)| still_sending(stream) && Instant::now() < *until);
+    }
+}
+
+/// Reads and throws away what has arrived (64 KB at most, so that a client sending
+/// without pause cannot keep the doorman from the others); false once the client has
+/// closed (or the socket failed), true while it may still send.
+fn still_sending(mut stream: &TcpStream) -> bool {
+    let mut sink = [0; 4096];
+    for _ in 0..16 {
+        match stream.read(&mut sink) {
+            Ok(0) => return false,
+            Ok(_) => continue,
+            Err(err) => return err.kind() == io::ErrorKind::WouldBlock,
+        }
+    }
+    true
+}
+// ANCHOR_END: turn_away
+
 // ANCHOR: session
 /// One client's session, from welcome to close, in its own thread.
-fn session(stream: TcpStream, slot: Slot) {
+fn session(stream: Arc<TcpStream>, slot: Slot) {
     let shared = &slot.shared;
-    let mut messages = 0;
-    let end = set_limits(&stream, &shared.limits)
-        .and_then(|()| converse(&stream, slot.id, shared, &mut messages));
-    report(slot.id, &end, messages, shared);
-    if let Ok(End::TooLong) = end {
+    let mut tally = Tally {
+        id: slot.id,
+        messages: 0,
+        errors: 0,
+    };
+    let end = match tune(SockRef::from(&*stream), &shared.limits) {
+        Ok(()) => converse(&stream, shared, &mut tally),
+        Err(err) => End::Failed(err),
+    };
+    if let Some(line) = end.last_words(&shared.limits) {
+        // A last line gets LINGER to leave: no longer, whatever the client does.
+        let _ = framing::write_line(&mut Timed::new(&stream, LINGER), line.as_bytes());
+    }
+    report(&end, &tally, shared);
+    if let End::TooLong | End::SlowLine = end {
+        // The client is in the middle of a line, and the rest of it is coming.
         close_gently(&stream);
     }
     // Here `stream` and `slot` are dropped: the socket's last handle closes (the client
     // reads the end of the stream) and the place is free for another session.
 }
 
-/// The socket options that keep one client from holding this thread forever, and one
-/// that makes replies leave at once.
-fn set_limits(stream: &TcpStream, limits: &Limits) -> io::Result<()> {
-    // A read that waits longer fails (WouldBlock; TimedOut on Windows) instead of
-    // waiting forever for a client that went silent, or whose machine vanished without
-    // a word: without a timeout, nothing would ever tell us. It bounds each wait, not
-    // a whole line: a client sending one byte every 29 s stays connected.
-    stream.set_read_timeout(Some(limits.read_timeout))?;
-    // A write waits only when the socket's send buffer is full: the client stopped
-    // reading, its receive window closed, and our replies pile up. Give up after this.
-    stream.set_write_timeout(Some(limits.write_timeout))?;
-    // TCP_NODELAY turns off Nagle's algorithm, which holds back a small segment while
-    // earlier data is unacknowledged, hoping to merge it with more. Each reply is a
-    // whole line written at once and nothing more is coming, so waiting for the
-    // client's ACK (which it may delay by tens of milliseconds) would only slow the
-    // dialogue. (std calls it set_nodelay; socket2 0.6 calls it set_tcp_nodelay.)
-    stream.set_nodelay(true)
-}
-
-/// How a session ended, when the socket itself did not fail.
+/// How a session ended.
 enum End {
     /// The client sent `exit`.
     Exit,
@@ -415,141 +694,341 @@ enum End {
     ClosedMidLine,
     /// The client sent nothing for the read timeout.
     Idle,
+    /// A line took longer than the line timeout to arrive.
+    SlowLine,
     /// The client sent a line over the limit.
     TooLong,
+    /// A reply took longer than the write timeout to be sent.
+    SlowReply,
     /// The server is stopping.
     ShuttingDown,
+    /// The socket failed: a reset, or the kernel gave up on the client.
+    Failed(io::Error),
 }
 
-/// Logs how session `id` ended, and counts it as an error when it was one.
-fn report(id: u64, end: &io::Result<End>, messages: u64, shared: &Shared) {
+impl End {
+    /// The line the client gets before we close, if any.
+    fn last_words(&self, limits: &Limits) -> Option<String> {
+        match self {
+            End::Idle => {
+                let idle = human(limits.read_timeout);
+                Some(format!("bye: nothing received for {idle}, closing"))
+            }
+            End::SlowLine => {
+                let line = human(limits.line_timeout);
+                Some(format!(
+                    "bye: a line took longer than {line} to arrive, closing"
+                ))
+            }
+            End::TooLong => {
+                let max = limits.max_line;
+                Some(format!("error: line longer than {max} bytes, closing"))
+            }
+            End::ShuttingDown => Some(GOING_DOWN.into()),
+            _ => None,
+        }
+    }
+}
+
+/// One session's counts, and its share of the log.
+struct Tally {
+    id: u64,
+    messages: u64,
+    errors: u64,
+}
+
+impl Tally {
+    /// Logs a client's mistake, the first LOGGED_ERRORS of them only. A client can make
+    /// one with every two bytes it sends (`\xff\n`), and each would cost us a log line
+    /// of 74: logged in full, a client could write 37 bytes of our log per byte it sends.
+    fn error(&mut self, shared: &Shared, what: &str) {
+        self.errors += 1;
+        shared.counts.errors.fetch_add(1, SeqCst);
+        if self.errors <= LOGGED_ERRORS {
+            server!("#{} {what}", self.id);
+        }
+    }
+}
+
+/// Logs how the session ended, and counts it as an error when it was one.
+fn report(end: &End, tally: &Tally, shared: &Shared) {
     let limits = &shared.limits;
-    let after = format!("after {}", count(messages, "message"));
+    let after = format!("after {}", count(tally.messages, "message"));
     let (what, error) = match end {
-        Ok(End::Exit) => (format!("closed {after} (the client sent exit)"), false),
-        Ok(End::ClientClosed) => (format!("closed {after} (the client closed)"), false),
-        Ok(End::ShuttingDown) => (format!("closed: server shutting down ({after})"), false),
-        Ok(End::ClosedMidLine) => (
-            format!("closed: the client left in the middle of a line ({after})"),
-            true,
-        ),
-        Ok(End::Idle) => {
+        End::Exit => (format!("closed {after} (the client sent exit)"), false),
+        End::ClientClosed => (format!("closed {after} (the client closed)"), false),
+        End::ShuttingDown => (format!("closed: server shutting down ({after})"), false),
+        End::ClosedMidLine => (format!("closed: the client left mid-line ({after})"), true),
+        End::Idle => {
             let idle = human(limits.read_timeout);
             (format!("timed out after {idle} idle ({after})"), true)
         }
-        Ok(End::TooLong) => (format!("closed: line too long ({after})"), true),
-        // Read timeouts end as `Idle`: a timeout here is a write that waited too long.
-        Err(err) if is_timeout(err) => {
-            let waited = human(limits.write_timeout);
+        End::SlowLine => {
+            let line = human(limits.line_timeout);
+            (
+                format!("closed: a line took longer than {line} to arrive ({after})"),
+                true,
+            )
+        }
+        End::TooLong => (format!("closed: line too long ({after})"), true),
+        End::SlowReply => {
+            let write = human(limits.write_timeout);
             let what = format!(
-                "closed: a reply waited {waited} to be sent, the client is not reading ({after})"
+                "closed: a reply took longer than {write} to send, the client is not \
+                 reading ({after})"
             );
             (what, true)
         }
-        Err(err) => (format!("closed by an error {after}: {err}"), true),
+        // On Linux, ETIMEDOUT on a connection: keepalive probes went unanswered, or sent
+        // data stayed unacknowledged past TCP_USER_TIMEOUT. The client's machine is gone.
+        End::Failed(err) if err.kind() == io::ErrorKind::TimedOut => (
+            format!("closed: the client stopped answering ({after}): {err}"),
+            true,
+        ),
+        End::Failed(err) => (format!("closed by an error {after}: {err}"), true),
     };
     if error {
         shared.counts.errors.fetch_add(1, SeqCst);
     }
-    server!("#{id} {what}");
+    let unlogged = tally.errors.saturating_sub(LOGGED_ERRORS);
+    if unlogged > 0 {
+        let unlogged = count(unlogged, "more error");
+        server!("#{} {what}; {unlogged} not logged", tally.id);
+    } else {
+        server!("#{} {what}", tally.id);
+    }
 }
 // ANCHOR_END: session
+
+// ANCHOR: tune
+/// The socket options of a connection.
+fn tune(socket: SockRef, limits: &Limits) -> io::Result<()> {
+    // TCP_NODELAY turns off Nagle's algorithm, which holds back a small segment while
+    // earlier data is unacknowledged, hoping to merge it with more. Two replies in a
+    // row (a client sent two lines at once): the second would wait for the ACK of the
+    // first, which the client delays, hoping to send it with data: 40 ms on Linux.
+    socket.set_tcp_nodelay(!limits.nagle)?;
+    // The send buffer holds what we wrote until the client acknowledges it. Linux lets
+    // it grow to 4 MB (net.ipv4.tcp_wmem) for a client that does not read: 256 stuck
+    // sessions could pin 1 GB of the kernel's memory. Our replies are a few KB at most.
+    if limits.send_buffer > 0 {
+        socket.set_send_buffer_size(limits.send_buffer as usize)?;
+    }
+    // Keepalive: after a silence, the kernel sends probes (segments the client's kernel
+    // must answer); when a machine has vanished none is answered, and after the last
+    // one our next read fails with "timed out": 4 silences after the last word heard.
+    if !limits.keepalive.is_zero() {
+        let every = limits.keepalive;
+        let keepalive = TcpKeepalive::new().with_time(every).with_interval(every);
+        // Windows always sends 10 probes (its documentation says so): elsewhere we choose.
+        #[cfg(not(windows))]
+        let keepalive = keepalive.with_retries(KEEPALIVE_PROBES);
+        socket.set_tcp_keepalive(&keepalive)?;
+    }
+    // TCP_USER_TIMEOUT: how long sent data may stay unacknowledged before the kernel
+    // gives up on the connection (without it, Linux retransmits for about 15 minutes).
+    #[cfg(target_os = "linux")]
+    if !limits.user_timeout.is_zero() {
+        socket.set_tcp_user_timeout(Some(limits.user_timeout))?;
+    }
+    Ok(())
+}
+// ANCHOR_END: tune
 
 // ANCHOR: converse
 /// The dialogue, one line each way: `Welcome!`, then `Hello, NAME!` for each line,
 /// until `exit`. Only this thread writes to the socket, so replies never interleave.
-fn converse(stream: &TcpStream, id: u64, shared: &Shared, messages: &mut u64) -> io::Result<End> {
+fn converse(stream: &TcpStream, shared: &Shared, tally: &mut Tally) -> End {
     let limits = &shared.limits;
-    // A `&TcpStream` both reads and writes: lines come in through a buffered reader,
-    // replies go out through a second reference to the same socket.
-    let mut reader = BufReader::new(stream);
-    let mut writer = stream;
-    framing::write_line(&mut writer, b"Welcome!")?;
+    // Lines come in through a buffered reader; each wait has its deadline (next_line).
+    let mut lines = BufReader::new(Timed::new(stream, limits.read_timeout));
+    let reply = |text: &str| {
+        // One deadline for the whole reply, however many writes it takes.
+        let mut writer = Timed::new(stream, limits.write_timeout);
+        framing::write_line(&mut writer, text.as_bytes())
+    };
+    if let Err(err) = reply("Welcome!") {
+        return End::failed(err, End::SlowReply);
+    }
     loop {
-        if shared.stopping() {
-            return farewell(writer, GOING_DOWN, End::ShuttingDown);
-        }
-        // read_line never holds more than max_line bytes (+2 for `\r\n`), whatever
-        // the client sends.
-        let line = match framing::read_line(&mut reader, limits.max_line) {
-            Ok(Some(line)) => line,
-            // End of the stream: the shutdown closed our reading side to wake us...
-            Ok(None) if shared.stopping() => {
-                return farewell(writer, GOING_DOWN, End::ShuttingDown);
-            }
-            // ...or the client closed its sending side: it has nothing more to say.
-            Ok(None) => return Ok(End::ClientClosed),
-            Err(FrameError::Truncated { .. }) => return Ok(End::ClosedMidLine),
-            Err(FrameError::TooLong { limit }) => {
-                // The rest of the line is still coming and nothing tells where the next
-                // line begins: the only safe way on is to close.
-                let error = format!("error: line longer than {limit} bytes, closing");
-                return farewell(writer, &error, End::TooLong);
-            }
-            Err(FrameError::Io(err)) if is_timeout(&err) => {
-                let idle = human(limits.read_timeout);
-                let bye = format!("bye: nothing received for {idle}, closing");
-                return farewell(writer, &bye, End::Idle);
-            }
-            Err(FrameError::Io(err)) => return Err(err),
+        let line = match next_line(&mut lines, shared) {
+            Ok(line) => line,
+            Err(end) => return end,
         };
-        *messages += 1;
+        tally.messages += 1;
         shared.counts.messages.fetch_add(1, SeqCst);
-        let reply = match String::from_utf8(line) {
-            Ok(text) if text == "exit" => return Ok(End::Exit),
+        let text = match String::from_utf8(line) {
+            Ok(text) if text == "exit" => return End::Exit,
             Ok(text) => format!("Hello, {text}!"),
             Err(err) => {
                 // Name the bad byte and where it is, so that the client's author can
                 // find it; the line is refused, the session goes on.
                 let at = err.utf8_error().valid_up_to();
                 let problem = format!("invalid byte 0x{:02x} at offset {at}", err.as_bytes()[at]);
-                server!("#{id} sent a line that is not UTF-8 ({problem})");
-                shared.counts.errors.fetch_add(1, SeqCst);
+                tally.error(
+                    shared,
+                    &format!("sent a line that is not UTF-8 ({problem})"),
+                );
                 format!("error: not UTF-8 ({problem}); send text")
             }
         };
-        framing::write_line(&mut writer, reply.as_bytes())?;
+        if let Err(err) = reply(&text) {
+            return End::failed(err, End::SlowReply);
+        }
     }
 }
 
-/// Sends a last line and ends the session with `end`. The write may fail (the client is
-/// gone, or not reading): the session ends the same way, so the error is of no use.
-fn farewell(mut writer: &TcpStream, line: &str, end: End) -> io::Result<End> {
-    let _ = framing::write_line(&mut writer, line.as_bytes());
-    Ok(end)
+/// The next line: first a wait of up to the read timeout for its first byte, then the
+/// line timeout for the whole line, however slowly its bytes come. `Err` says how the
+/// session ends instead.
+fn next_line(lines: &mut BufReader<Timed<'_>>, shared: &Shared) -> Result<Vec<u8>, End> {
+    let limits = &shared.limits;
+    if shared.stopping() {
+        return Err(End::ShuttingDown);
+    }
+    lines.get_mut().deadline = Instant::now() + limits.read_timeout;
+    match lines.fill_buf() {
+        // The end of the stream: our shutdown closed the reading side to wake us, or
+        // the client closed its sending side.
+        Ok([]) if shared.stopping() => return Err(End::ShuttingDown),
+        Ok([]) => return Err(End::ClientClosed),
+        Ok(_) => {}
+        Err(err) => return Err(End::failed(err, End::Idle)),
+    }
+    // The line has begun: all of it must be here within the line timeout. Without this
+    // deadline, a client sending one byte every 29 s would hold this thread forever.
+    lines.get_mut().deadline = Instant::now() + limits.line_timeout;
+    // read_line never holds more than max_line bytes (+2 for `\r\n`), whatever comes.
+    match framing::read_line(lines, limits.max_line) {
+        Ok(Some(line)) => Ok(line),
+        // The end of the stream in the middle of a line: our shutdown (the client gets
+        // its goodbye all the same), or the client left.
+        Ok(None) | Err(FrameError::Truncated { .. }) if shared.stopping() => Err(End::ShuttingDown),
+        Ok(None) | Err(FrameError::Truncated { .. }) => Err(End::ClosedMidLine),
+        // The rest of the line is still coming and nothing tells where the next line
+        // begins: the only safe way on is to close.
+        Err(FrameError::TooLong { .. }) => Err(End::TooLong),
+        Err(FrameError::Io(err)) => Err(End::failed(err, End::SlowLine)),
+    }
+}
+
+impl End {
+    /// `late` when `err` says a deadline passed, `Failed` for any other error.
+    fn failed(err: io::Error, late: End) -> End {
+        if is_late(&err) {
+            late
+        } else {
+            End::Failed(err)
+        }
+    }
 }
 // ANCHOR_END: converse
 
-// ANCHOR: close_gently
-/// Closes after an error reply without destroying it. Closing a socket while received
-/// bytes lie unread in it makes the kernel send a reset (RST) instead of a FIN; a reset
-/// discards whatever of our reply has not left yet, and some systems (Windows) throw
-/// away received data the client has not read. So we send our FIN after the reply
-/// (the client reads the line, then the end of the stream), then read and discard what
-/// the client still sends, for at most `LINGER`, and only then close.
-fn close_gently(stream: &TcpStream) {
-    let _ = stream.shutdown(Shutdown::Write);
-    let deadline = Instant::now() + LINGER;
-    let mut reader = stream;
-    let mut sink = [0; 4096];
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
-            return;
-        }
-        match reader.read(&mut sink) {
-            Ok(n) if n > 0 => {}
-            // The client closed too, or it keeps us waiting, or the socket failed.
-            _ => return,
+// ANCHOR: deadline
+/// A socket whose reads or writes must all be done by one deadline. The socket's own
+/// timeouts (SO_RCVTIMEO, SO_SNDTIMEO) bound each call, not a whole line or reply:
+/// `write_all` calls `write` again after each partial write, and each call would get a
+/// fresh timeout, so a client reading a little at a time could make one reply last for
+/// ever. So before each call, `Timed` sets the socket's timeout to what is left.
+struct Timed<'a> {
+    stream: &'a TcpStream,
+    deadline: Instant,
+}
+
+impl Timed<'_> {
+    fn new(stream: &TcpStream, within: Duration) -> Timed<'_> {
+        let deadline = Instant::now() + within;
+        Timed { stream, deadline }
+    }
+
+    /// The time left, or the error that says the deadline has passed.
+    fn left(&self) -> io::Result<Duration> {
+        match self.deadline.checked_duration_since(Instant::now()) {
+            Some(left) if !left.is_zero() => Ok(left),
+            _ => Err(io::Error::new(io::ErrorKind::TimedOut, Late)),
         }
     }
+}
+
+impl Read for Timed<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            self.stream.set_read_timeout(Some(self.left()?))?;
+            match (&*self.stream).read(buf) {
+                // The socket's timer ran out: `left` says whether our deadline did.
+                Err(err) if timer_ran_out(&err) => continue,
+                done => return done,
+            }
+        }
+    }
+}
+
+impl Write for Timed<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        loop {
+            self.stream.set_write_timeout(Some(self.left()?))?;
+            match (&*self.stream).write(buf) {
+                Err(err) if timer_ran_out(&err) => continue,
+                done => return done,
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The error of a deadline that has passed.
+#[derive(Debug)]
+struct Late;
+
+impl Display for Late {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("the deadline passed")
+    }
+}
+
+impl std::error::Error for Late {}
+
+fn is_late(err: &io::Error) -> bool {
+    err.get_ref().is_some_and(|inner| inner.is::<Late>())
+}
+
+/// True for the error a socket returns when its own timeout runs out: EAGAIN on Unix
+/// (WouldBlock), WSAETIMEDOUT on Windows (TimedOut). On Linux, TimedOut is something
+/// else: the kernel gave up on the client (keepalive, TCP_USER_TIMEOUT).
+fn timer_ran_out(err: &io::Error) -> bool {
+    if cfg!(windows) {
+        err.kind() == io::ErrorKind::TimedOut
+    } else {
+        err.kind() == io::ErrorKind::WouldBlock
+    }
+}
+// ANCHOR_END: deadline
+
+// ANCHOR: close_gently
+/// Closes without destroying our last line. Closing a socket while received bytes lie
+/// unread in it makes the kernel send a reset (RST) instead of a FIN. A reset throws
+/// away whatever we wrote that has not left yet; the client's next write fails; and on
+/// Windows (its documentation says) the client loses what it received but has not
+/// read. (Linux keeps it: the client reads our line, then "connection reset".) So we
+/// send our FIN after the line (the client reads the line, then the end of the stream),
+/// then read and throw away what the client still sends, for at most LINGER, and only
+/// then close.
+fn close_gently(stream: &TcpStream) {
+    let _ = stream.shutdown(Shutdown::Write);
+    let mut sink = [0; 4096];
+    let mut reader = Timed::new(stream, LINGER);
+    // Until the client closes too, or the time is up, or the socket fails.
+    while let Ok(1..) = reader.read(&mut sink) {}
 }
 // ANCHOR_END: close_gently
 
 // ANCHOR: shutdown
-/// After Ctrl-C: ends every session, waits for them up to the grace period, and prints
-/// the summary.
-fn shutdown(shared: &Shared) {
+/// After a signal to stop: ends every session, waits for them up to the grace period,
+/// and prints the summary, which it returns.
+fn shutdown(shared: &Shared) -> String {
     let grace = human(shared.limits.shutdown_grace);
     let live = shared.live();
     if live.is_empty() {
@@ -562,10 +1041,10 @@ fn shutdown(shared: &Shared) {
     }
     for stream in live.values() {
         // Shutting down the reading side wakes a session blocked in read(): it returns
-        // end of stream, the session sees `stopping`, says goodbye and closes. The
-        // session writes the goodbye itself, so it cannot land inside a reply. A
-        // session blocked in a write (its client does not read) may stay blocked until
-        // its write timeout: the deadline bounds our wait for it.
+        // end of stream (even in the middle of a line), the session sees `stopping`,
+        // says goodbye and closes. The session writes the goodbye itself, so it cannot
+        // land inside a reply. A session blocked in a write (its client does not read)
+        // stays blocked until the reply's deadline: the grace period bounds our wait.
         let _ = stream.shutdown(Shutdown::Read);
     }
     // Wait (the lock released meanwhile) until every slot is dropped, or the deadline.
@@ -575,33 +1054,29 @@ fn shutdown(shared: &Shared) {
         .unwrap_or_else(PoisonError::into_inner);
 
     let counts = &shared.counts;
-    server!(
-        "summary: {} served, {}, {}, {} turned away busy",
+    let summary = format!(
+        "summary: {} served, {}, {}; turned away busy: {} at the session limit, {} for \
+         want of a thread",
         count(counts.sessions.load(SeqCst), "session"),
         count(counts.messages.load(SeqCst), "message"),
         count(counts.errors.load(SeqCst), "error"),
-        count(counts.turned_away.load(SeqCst), "client"),
+        counts.turned_away.load(SeqCst),
+        counts.no_thread.load(SeqCst),
     );
+    server!("{summary}");
     if !live.is_empty() {
-        let mut ids: Vec<_> = live.keys().map(|id| format!("#{id}")).collect();
+        let mut ids: Vec<_> = live.keys().collect();
         ids.sort();
+        let ids: Vec<_> = ids.iter().map(|id| format!("#{id}")).collect();
         server!(
             "{} still running at the deadline ({}), cut off as the server exits",
             count(ids.len() as u64, "session"),
             ids.join(", ")
         );
     }
+    summary
 }
 // ANCHOR_END: shutdown
-
-/// True for the error a read or write returns when its timeout expires.
-fn is_timeout(err: &io::Error) -> bool {
-    // Unix reports EAGAIN (WouldBlock), Windows WSAETIMEDOUT (TimedOut).
-    matches!(
-        err.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
-}
 
 /// `30 s`, or `200 ms` when it is not whole seconds.
 fn human(duration: Duration) -> String {
@@ -620,4 +1095,32 @@ fn count(n: u64, what: &str) -> String {
     } else {
         format!("{n} {what}s")
     }
+}
+
+// Facts Linux publishes under /proc, for `session_ceiling`.
+
+/// A number in a file of its own, such as /proc/sys/vm/max_map_count.
+fn proc_number(path: &str) -> Option<u64> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// How many memory mappings this process has: a line each in /proc/self/maps.
+fn maps() -> Option<u64> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    Some(maps.lines().count() as u64)
+}
+
+/// This process's soft limit named `name` in /proc/self/limits, such as
+/// `Max open files`; `None` when it is unlimited or unknown.
+fn soft_limit(name: &str) -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|line| line.starts_with(name))?;
+    line[name.len()..].split_whitespace().next()?.parse().ok()
+}
+
+/// Whether this process runs as root (real user id 0, in /proc/self/status).
+fn is_root() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let uid = status.lines().find_map(|line| line.strip_prefix("Uid:"));
+    uid.and_then(|ids| ids.split_whitespace().next()) == Some("0")
 }

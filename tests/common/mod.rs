@@ -536,3 +536,30 @@ pub fn time_wait_on(port: u16) -> bool {
         thread::sleep(Duration::from_millis(10));
     }
 }
+
+impl Running {
+    /// Sends the signal `name` (`TERM`, `HUP`, ...) to the program, as `kill -NAME` does.
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(&pid)
+            .status();
+        assert!(
+            status.is_ok_and(|s| s.success()),
+            "kill -{name} {pid} failed"
+        );
+    }
+}
+
+/// What `ss` prints for `args` (such as `["-tno", "( sport = :4000 )"]`); `None`, with a
+/// line saying the test was skipped, where `ss` (Linux's iproute2) cannot run.
+pub fn ss(args: &[&str]) -> Option<String> {
+    match Command::new("ss").args(args).output() {
+        Ok(out) if out.status.success() => Some(String::from_utf8_lossy(&out.stdout).into()),
+        _ => {
+            skip("`ss` (iproute2) cannot run here");
+            None
+        }
+    }
+}
