@@ -392,7 +392,7 @@ fn resolve(target: &str) {
 }
 // ANCHOR_END: resolve
 
-// ANCHOR: parcel
+// ANCHOR: parcel_build
 /// Wraps `message` in every header it travels in, from `src_port` to the server.
 fn show_parcel(message: &[u8], src_port: u16) {
     heading("5. The parcel: one message in its layers");
@@ -407,6 +407,8 @@ fn show_parcel(message: &[u8], src_port: u16) {
     note!("A client at {src} sends it to the server at {SERVER}, over loopback.");
     note!("Each layer is a header followed by the layer inside it:");
     parcel.print();
+    // ANCHOR_END: parcel_build
+    // ANCHOR: parcel_notes
     if parcel.frame_len() < 60 {
         note!(
             "Real Ethernet pads frames shorter than 60 bytes (64 with the FCS); loopback does not."
@@ -442,8 +444,8 @@ fn show_parcel(message: &[u8], src_port: u16) {
          card, and the bytes never leave memory), so `tcpdump -v -i lo` calls it\n\
          incorrect. Here it is computed in full."
     );
+    // ANCHOR_END: parcel_notes
 }
-// ANCHOR_END: parcel
 
 // ANCHOR: packings
 /// Maps the article's three packings onto the real layers.
