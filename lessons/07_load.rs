@@ -435,6 +435,7 @@ fn connect_failure(id: usize, err: io::Error) -> Outcome {
         _ => Outcome::Failed(format!("client {id}: connect failed: {err}")),
     }
 }
+// ANCHOR_END: client
 
 /// The dialogue on a connected stream: welcome, `rounds` round trips, `exit`.
 fn converse(
@@ -462,11 +463,13 @@ fn converse(
         let why = describe(&err, options);
         Outcome::Failed(format!("client {id}: waiting for the welcome: {why}{hint}"))
     })?;
+    // ANCHOR: busy
     // trim_end: lesson 06 ends its `busy` with `\n`, which a client that does not
     // speak lines keeps in what it read.
     if welcome.trim_end() == BUSY {
         return Err(Outcome::Busy);
     }
+    // ANCHOR_END: busy
     if welcome != "Welcome!" {
         return Err(Outcome::Failed(format!(
             "client {id}: {}",
@@ -484,6 +487,7 @@ fn converse(
         .map_err(|err| failed("sending exit", err))
 }
 
+// ANCHOR: names
 /// The names one round sends: `client3-round7`, or with --pipeline 2
 /// `client3-round7-0` and `client3-round7-1`.
 fn names(id: usize, round: u64, pipeline: usize) -> Vec<String> {
@@ -494,7 +498,7 @@ fn names(id: usize, round: u64, pipeline: usize) -> Vec<String> {
         .map(|line| format!("client{id}-round{round}-{line}"))
         .collect()
 }
-// ANCHOR_END: client
+// ANCHOR_END: names
 
 // ANCHOR: round_trip
 /// Sends `names` in one write, reads one reply per name, and checks each is
@@ -904,6 +908,7 @@ fn print_table(report: &Report, options: &Options) {
     row("connect max", ms(connect.max()), "ms");
     row("wall time", format!("{wall:.3}"), "s");
 }
+// ANCHOR_END: table
 
 fn row(label: &str, value: impl Display, note: impl Display) {
     let line = format!("{label:<15}{value:>10}  {note}");
@@ -931,4 +936,3 @@ fn plural(count: u64, what: &str) -> String {
 fn ms(sample: Option<Duration>) -> String {
     sample.map_or("-".into(), |d| format!("{:.2}", d.as_secs_f64() * 1000.0))
 }
-// ANCHOR_END: table
