@@ -169,6 +169,7 @@ fn session_limit() -> usize {
 // ANCHOR_END: limit
 
 // ANCHOR: accept_loop
+// ANCHOR: accept
 /// Accepts connections forever, and gives each its own thread while there is room.
 fn accept_loop(listener: &TcpListener, options: Options, limit: usize) -> ! {
     // A failure that comes again and again is logged once, then counted.
@@ -201,7 +202,9 @@ fn accept_loop(listener: &TcpListener, options: Options, limit: usize) -> ! {
         start_session(stream, peer, options);
     }
 }
+// ANCHOR_END: accept
 
+// ANCHOR: sessions
 /// Sessions running now: the accept loop counts each one in, and a [`Place`] counts
 /// it out.
 static RUNNING: AtomicUsize = AtomicUsize::new(0);
@@ -234,7 +237,9 @@ fn start_session(stream: TcpStream, peer: SocketAddr, options: Options) {
         server!("cannot start a thread for {peer}: {err}; connection dropped");
     }
 }
+// ANCHOR_END: sessions
 
+// ANCHOR: turn_away
 /// Tells a client we have no room for to come back later, and closes. The accept loop
 /// does it itself: a client beyond the limit gets no thread.
 fn turn_away(mut stream: TcpStream) {
@@ -242,6 +247,7 @@ fn turn_away(mut stream: TcpStream) {
     // without waiting for the client. Dropping the stream then closes the connection.
     let _ = stream.write_all(BUSY.as_bytes());
 }
+// ANCHOR_END: turn_away
 // ANCHOR_END: accept_loop
 
 // ANCHOR: session

@@ -142,6 +142,7 @@ fn connect(server: &str, addrs: &[SocketAddr], timeout: Duration) -> Result<TcpS
 // ANCHOR_END: connect
 
 // ANCHOR: talk
+// ANCHOR: dialogue
 /// The article's dialogue: welcome, one reply per name, then `exit`.
 fn talk(stream: &mut TcpStream, names: &[String]) -> io::Result<()> {
     receive(stream, None)?;
@@ -177,7 +178,9 @@ fn receive(stream: &mut TcpStream, sent: Option<&str>) -> io::Result<String> {
     client!("received {reply:?}");
     Ok(reply)
 }
+// ANCHOR_END: dialogue
 
+// ANCHOR: no_reply
 /// Says what a failed read means at this point of the dialogue.
 fn no_reply(
     err: io::Error,
@@ -200,6 +203,7 @@ fn no_reply(
     };
     io::Error::new(err.kind(), why)
 }
+// ANCHOR_END: no_reply
 // ANCHOR_END: talk
 
 // ANCHOR: interactive
