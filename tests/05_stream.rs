@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{PATIENCE, run};
+use common::{PATIENCE, Running, promise, run};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -18,9 +18,18 @@ use std::time::{Duration, Instant};
 fn stream_lesson() -> &'static str {
     static OUT: OnceLock<String> = OnceLock::new();
     OUT.get_or_init(|| {
-        common::lesson("03_server"); // 05 starts the 03_server built beside it
+        // 05 starts the 03_server built beside it, and reads its startup up to the line
+        // `waiting for client connections`: first check that 03 still prints it.
+        let (mut server, _) = Running::server("03_server", &["--pause-ms", "0"]);
+        server.expect("waiting for client connections");
+        drop(server);
         let out = run("05_stream", &["--pause-ms", "200"], "");
         assert!(out.status.success(), "{}\n{}", out.stdout, out.stderr);
+        // Experiments 1 to 5 wait for replies by their `Hello, `.
+        if !out.stdout.contains(r#" "Hello, "#) {
+            let found = "05_stream read no reply starting with `Hello, ` from its 03_server";
+            panic!("{}\n{}", promise::HELLO.broken(found), out.stdout);
+        }
         out.stdout
     })
 }
