@@ -667,7 +667,8 @@ fn every_transcript_matches_what_the_command_prints() {
             .collect()
     });
     let mut stale = Vec::new();
-    let mut failed = Vec::new();
+    // Each command that could not run to its end, with why and the transcripts it makes.
+    let mut failed: Vec<(String, &str, Vec<&str>)> = Vec::new();
     // Each broken promise, with the transcripts that show it broken.
     let mut broken: Vec<(&common::Promise, Vec<&str>)> = Vec::new();
     for t in TRANSCRIPTS {
@@ -675,13 +676,9 @@ fn every_transcript_matches_what_the_command_prints() {
         let output = match output {
             Ok(output) => output,
             Err(why) => {
-                let line = format!(
-                    "{}: `{}` could not run to its end:\n{why}",
-                    t.file,
-                    command(t)
-                );
-                if !failed.contains(&line) {
-                    failed.push(line);
+                match failed.iter_mut().find(|(k, _, _)| *k == key(t)) {
+                    Some((_, _, files)) => files.push(t.file),
+                    None => failed.push((key(t), why, vec![t.file])),
                 }
                 continue;
             }
@@ -731,8 +728,11 @@ fn every_transcript_matches_what_the_command_prints() {
             ))
         })
         .collect();
-    if !failed.is_empty() {
-        message.push(failed.join("\n\n"));
+    for (_, why, files) in &failed {
+        message.push(format!(
+            "{}: the command could not run to its end:\n{why}",
+            files.join(", ")
+        ));
     }
     if !stale.is_empty() {
         message.push(format!(
@@ -768,4 +768,54 @@ fn every_transcript_file_is_listed() {
             "{name} is in book/src/transcripts but no test regenerates it"
         );
     }
+}
+
+#[test]
+fn the_change_a_lesson_page_quotes_the_messages_the_tests_print() {
+    // book/src/changing.md quotes failures recorded in a terminal; the promises' wording
+    // lives in tests/common/mod.rs. A change of wording there must reach the page.
+    let page = read(&book_src().join("changing.md"));
+    let quoted = [
+        (
+            &common::promise::WELCOME,
+            r#"03_server sent "Welcome to Ming's server!""#,
+        ),
+        (
+            &common::promise::PAUSE,
+            "03_server's --help says --pause-ms defaults to 200",
+        ),
+        (
+            &common::promise::BACKLOG,
+            "03_server's --help says --backlog defaults to 1",
+        ),
+    ];
+    for (promise, found) in quoted {
+        for line in promise.broken(found).lines() {
+            assert!(
+                page.contains(line),
+                "book/src/changing.md no longer quotes what the tests print; the line\n\
+                 {line}\nis missing: record the change again and copy the new message"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_readme_test_command_is_the_one_ci_runs() {
+    let readme = read(&root().join("README.md"));
+    let ci = read(&root().join(".ci/run"));
+    let command = readme
+        .lines()
+        .skip_while(|line| !line.starts_with("Check that the lessons"))
+        .find(|line| line.starts_with("cargo test"))
+        .expect("README.md gives no test command after \"Check that the lessons\"");
+    assert!(
+        ci.lines().any(|line| line.trim() == command),
+        ".ci/run does not run README's test command `{command}`"
+    );
+    let page = read(&book_src().join("changing.md"));
+    assert!(
+        page.contains(command),
+        "book/src/changing.md does not give README's test command `{command}`"
+    );
 }
