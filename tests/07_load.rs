@@ -445,6 +445,13 @@ fn a_full_stdout_never_turns_a_run_into_success_or_hides_a_success() {
     assert_failed_saying(&failed, &["3 refused", "No space left on device"]);
     let (_server, addr) = server();
     let finished = into_dev_full(addr);
+    // Its table is lost in /dev/full: if no client finished, the run's words say why.
+    assert!(
+        !finished.stderr.contains("did not finish"),
+        "07_load could not finish against 03_server (its table, with the first error, went \
+         to /dev/full; `eight_clients_one_after_the_other` shows it):\n{}",
+        finished.stderr
+    );
     assert_failed_saying(&finished, &["table could not be written"]);
 }
 
