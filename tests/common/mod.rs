@@ -170,6 +170,8 @@ pub mod promise {
     use super::Promise;
 
     const SERVER_CHAPTER: &str = "The book's server chapter (book/src/server.md) shows it";
+    const FLOOR_CHAPTER: &str =
+        "The book's performance chapter (book/src/performance.md) describes the floor";
 
     pub const WELCOME: Promise = Promise {
         lesson: "03_server",
@@ -263,7 +265,7 @@ pub mod promise {
         lesson: "08_benchmark",
         said: "the floor server's welcome is no longer the article's `Welcome!`",
         key: Some("Welcome!"),
-        read: "The book's performance chapter (book/src/performance.md) describes the floor",
+        read: FLOOR_CHAPTER,
         relied_on: "the benchmark measures it with the load generator (lesson 07), which \
                     checks the article's welcome word for word",
     };
@@ -271,7 +273,7 @@ pub mod promise {
         lesson: "08_benchmark",
         said: "the floor server's reply is no longer the article's `Hello, NAME!`",
         key: Some("Hello, NAME!"),
-        read: "The book's performance chapter (book/src/performance.md) describes the floor",
+        read: FLOOR_CHAPTER,
         relied_on: "the benchmark measures it with the load generator (lesson 07), which \
                     checks every reply word for word",
     };
