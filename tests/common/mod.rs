@@ -1087,14 +1087,12 @@ impl Peer {
                 end.then()
             )
         };
+        // After `exit`, a server of the article closes the session.
         let exit_sent = split_line_ending(&sent).0 == EXIT && !matches!(end, End::Failed(_));
-        let promise = promise::ALL
-            .iter()
-            .find(|p| p.lesson == program && p.said.contains("`exit`"))
-            .filter(|_| exit_sent);
-        let message = match promise {
-            Some(promise) => promise.broken(&found),
-            None => capital(&found) + ".",
+        let message = if exit_sent && *program == promise::EXIT.lesson {
+            promise::EXIT.broken(&found)
+        } else {
+            capital(&found) + "."
         };
         fail_or_note(message);
     }
