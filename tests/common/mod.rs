@@ -774,17 +774,25 @@ fn read_all(mut from: impl Read + Send + 'static) -> thread::JoinHandle<String> 
 }
 
 /// A test's own TCP client, every read bounded by [`PATIENCE`]. Its failures name the
-/// program at the other end and show what it really sent.
+/// program at the other end and show what it really sent. (Its one field is its stream,
+/// so a test can make one of a stream it connected itself: `Peer { stream }`.)
 pub struct Peer {
     pub stream: TcpStream,
-    /// The program at the other end, as the tests started it (`03_server`).
-    program: String,
-    /// What this peer sent last.
+}
+
+/// What a [`Peer`] sent last and expected last, for its failure messages; kept beside
+/// it, by connection, so that a peer stays a bare stream.
+#[derive(Clone, Default)]
+struct Notes {
+    /// What the peer sent last.
     sent: Vec<u8>,
-    /// The last text this peer expected and got: when the next message comes after
-    /// extra bytes, that text is what went on longer.
+    /// The last text it expected and got: when the next message comes after extra
+    /// bytes, that text is what went on longer.
     matched: Option<String>,
 }
+
+/// The [`Notes`] of every peer, by its connection (its own address, the other end's).
+static NOTES: Mutex<Vec<((SocketAddr, SocketAddr), Notes)>> = Mutex::new(Vec::new());
 
 /// How what came from a peer ended.
 enum End {
@@ -865,6 +873,53 @@ fn read_on(stream: &TcpStream, got: &mut Vec<u8>, gap: Duration) -> End {
 }
 
 impl Peer {
+    /// This connection: its own address and the other end's.
+    fn connection(&self) -> Option<(SocketAddr, SocketAddr)> {
+        Some((
+            self.stream.local_addr().ok()?,
+            self.stream.peer_addr().ok()?,
+        ))
+    }
+
+    /// What this peer sent and expected last.
+    fn notes(&self) -> Notes {
+        let Some(connection) = self.connection() else {
+            return Notes::default();
+        };
+        let notes = NOTES
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        notes
+            .iter()
+            .find(|(known, _)| *known == connection)
+            .map_or(Notes::default(), |(_, notes)| notes.clone())
+    }
+
+    /// Changes what this peer noted.
+    fn note(&self, change: impl FnOnce(&mut Notes)) {
+        let Some(connection) = self.connection() else {
+            return;
+        };
+        let mut notes = NOTES
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match notes.iter_mut().find(|(known, _)| *known == connection) {
+            Some((_, found)) => change(found),
+            None => {
+                let mut new = Notes::default();
+                change(&mut new);
+                notes.push((connection, new));
+            }
+        }
+    }
+
+    /// The program at the other end, as the tests started it (`03_server`).
+    fn program(&self) -> String {
+        self.stream
+            .peer_addr()
+            .map_or("the server".to_string(), program_at)
+    }
+
     #[track_caller]
     pub fn connect(addr: SocketAddr) -> Peer {
         let stream = TcpStream::connect_timeout(&addr, PATIENCE)
@@ -887,10 +942,10 @@ impl Peer {
             panic!(
                 "sending {:?} to {} failed: {err}",
                 String::from_utf8_lossy(bytes),
-                self.program
+                self.program()
             );
         }
-        self.sent = bytes.to_vec();
+        self.note(|notes| notes.sent = bytes.to_vec());
     }
 
     /// Sends `message` and reads the reply, whatever its words: for the tests that are
@@ -905,20 +960,40 @@ impl Peer {
     }
 
     /// Reads one message: `expected`, or whatever the program sends instead. Reads up to
-    /// `expected` while what comes matches it; once it does not, it takes what has come
-    /// and what follows within a few milliseconds (a message written at once). Fails
-    /// only when nothing comes at all.
+    /// `expected` while what comes matches it, and then what has already arrived after
+    /// it; once it does not match, it takes what has come and what follows within a few
+    /// milliseconds (a message written at once). Fails only when nothing comes at all.
     #[track_caller]
     pub fn read_message(&mut self, expected: &str) -> String {
-        let (got, end) = self.read_up_to(expected, SETTLE);
+        let (mut got, end) = self.read_up_to(expected, SETTLE);
+        if end.is_none() {
+            // `expected` came; a message that goes on past it ("Hello, NAME! ...") was
+            // written at once, and its rest is here already: take it too.
+            self.take_what_is_there(&mut got);
+        }
         if got.is_empty() {
             let why = end.map_or("nothing came".into(), |end| end.nothing());
             fail_or_note(format!(
                 "{} sent nothing where a message was due: {why}.",
-                capital(&self.program)
+                capital(&self.program())
             ));
         }
         String::from_utf8_lossy(&got).into_owned()
+    }
+
+    /// Appends to `got` whatever has arrived and not been read yet, without waiting.
+    fn take_what_is_there(&self, got: &mut Vec<u8>) {
+        if self.stream.set_nonblocking(true).is_err() {
+            return;
+        }
+        let mut buffer = [0; 4096];
+        while got.len() < REPORT_LIMIT {
+            match (&mut &self.stream).read(&mut buffer) {
+                Ok(n @ 1..) => got.extend_from_slice(&buffer[..n]),
+                _ => break,
+            }
+        }
+        let _ = self.stream.set_nonblocking(false);
     }
 
     /// Reads up to `expected` while what comes matches it; once it does not, on until
@@ -929,7 +1004,7 @@ impl Peer {
         let mut got = Vec::new();
         loop {
             if got.len() == want.len() {
-                self.matched = Some(expected.to_string());
+                self.note(|notes| notes.matched = Some(expected.to_string()));
                 return (got, None);
             }
             // No further than the expected text: what follows belongs to the next one.
@@ -958,7 +1033,7 @@ impl Peer {
                 let end = End::of(err, &self.stream);
                 fail_or_note(format!(
                     "Waiting for {} to send something{}: {}.",
-                    self.program,
+                    self.program(),
                     self.after_sent(),
                     end.nothing()
                 ));
@@ -973,7 +1048,10 @@ impl Peer {
         let bytes = self.recv();
         String::from_utf8(bytes).unwrap_or_else(|err| {
             let lossy = String::from_utf8_lossy(err.as_bytes()).into_owned();
-            panic!("{} sent bytes that are not UTF-8: {lossy:?}", self.program)
+            panic!(
+                "{} sent bytes that are not UTF-8: {lossy:?}",
+                self.program()
+            )
         })
     }
 
@@ -983,7 +1061,8 @@ impl Peer {
     /// the promise of the book it breaks, if any.
     #[track_caller]
     pub fn expect(&mut self, expected: &str) {
-        let previous = self.matched.take();
+        let previous = self.notes().matched;
+        self.note(|notes| notes.matched = None);
         let (got, end) = self.read_up_to(expected, IDLE_GAP);
         let Some(end) = end else { return };
         let message = self.unexpected(expected, &got, &end, previous.as_deref());
@@ -994,7 +1073,8 @@ impl Peer {
     /// must come in that read.
     #[track_caller]
     pub fn expect_read(&mut self, expected: &str) {
-        let previous = self.matched.take();
+        let previous = self.notes().matched;
+        self.note(|notes| notes.matched = None);
         let mut buffer = [0; 1024];
         let (got, end) = match self.stream.read(&mut buffer) {
             Ok(0) => (Vec::new(), End::Closed),
@@ -1002,7 +1082,7 @@ impl Peer {
             Err(err) => (Vec::new(), End::of(err, &self.stream)),
         };
         if got == expected.as_bytes() {
-            self.matched = Some(expected.to_string());
+            self.note(|notes| notes.matched = Some(expected.to_string()));
             return;
         }
         let mut message = self.unexpected(expected, &got, &end, previous.as_deref());
@@ -1016,7 +1096,7 @@ impl Peer {
 
     /// The failure message when `got` came instead of `expected`.
     fn unexpected(&self, expected: &str, got: &[u8], end: &End, previous: Option<&str>) -> String {
-        let program = &self.program;
+        let program = &self.program();
         let text = String::from_utf8_lossy(got);
         if got.is_empty() {
             return format!(
@@ -1048,10 +1128,11 @@ impl Peer {
 
     /// ` after it was sent "..."`, naming what this peer sent last, if anything.
     fn after_sent(&self) -> String {
-        if self.sent.is_empty() {
+        let sent = self.notes().sent;
+        if sent.is_empty() {
             String::new()
         } else {
-            let sent = String::from_utf8_lossy(&self.sent);
+            let sent = String::from_utf8_lossy(&sent);
             format!(" after it was sent {sent:?}")
         }
     }
@@ -1071,8 +1152,8 @@ impl Peer {
             }
             Err(err) => (Vec::new(), End::of(err, &self.stream)),
         };
-        let program = &self.program;
-        let sent = String::from_utf8_lossy(&self.sent).into_owned();
+        let program = &self.program();
+        let sent = String::from_utf8_lossy(&self.notes().sent).into_owned();
         let text = String::from_utf8_lossy(&got);
         let found = if got.is_empty() {
             format!(
@@ -1323,13 +1404,11 @@ impl Peer {
     pub fn from_stream(stream: TcpStream) -> Peer {
         stream.set_read_timeout(Some(PATIENCE)).unwrap();
         stream.set_write_timeout(Some(PATIENCE)).unwrap();
-        let program = stream.peer_addr().map_or("the server".into(), program_at);
-        Peer {
-            stream,
-            program,
-            sent: Vec::new(),
-            matched: None,
-        }
+        let peer = Peer { stream };
+        // A new connection: nothing sent or expected yet, whatever an old one on the
+        // same ports noted.
+        peer.note(|notes| *notes = Notes::default());
+        peer
     }
 }
 
