@@ -225,7 +225,7 @@ mod tests {
     #[test]
     fn lines_survive_any_cutting() {
         let (stream, expected) = line_stream();
-        assert_eq!(stream.len(), 33, "book/src/stream.md says so");
+        assert_eq!(stream.len(), 33, "book/src/stream/framing-tests.md says so");
         let one_byte_each = vec![1; stream.len()];
         for sizes in cuts(stream.len()).chain([one_byte_each]) {
             for buffer in BUFFERS {
@@ -256,7 +256,11 @@ mod tests {
     #[test]
     fn frames_survive_any_cutting() {
         let (stream, expected) = frame_stream();
-        assert_eq!(stream.len(), 292, "book/src/stream.md says so");
+        assert_eq!(
+            stream.len(),
+            292,
+            "book/src/stream/framing-tests.md says so"
+        );
         let one_byte_each = vec![1; stream.len()];
         for sizes in cuts(stream.len()).chain([one_byte_each]) {
             let got = all_frames(&stream, sizes.clone(), 300);

@@ -1,9 +1,12 @@
 //! Lesson 04 against lesson 03, against the project's Python rendition of the
 //! article's server, interactively, and with nothing listening.
+//!
+//! Only the tests of the article's dialogue check the words of 03's welcome and replies;
+//! the others check what the client does with whatever the server says.
 
 mod common;
 
-use common::{PATIENCE, Running, run, run_command};
+use common::{EXIT, Finished, PATIENCE, Running, WELCOME, hello, promise, run, run_command};
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Command, Stdio};
@@ -14,34 +17,86 @@ fn server() -> (Running, SocketAddr) {
     Running::server("03_server", &["--pause-ms", "0"])
 }
 
-/// The lines of a client run that carry a received reply.
-fn received(stdout: &str) -> Vec<&str> {
-    stdout
+/// What the client printed it received, each as it printed it (quoted), from its
+/// lines `received "..."`: the welcome, then the replies.
+#[track_caller]
+fn received(out: &Finished) -> Vec<&str> {
+    let found: Vec<&str> = out
+        .stdout
         .lines()
         .filter_map(|line| line.split("received ").nth(1))
+        .collect();
+    if found.is_empty() {
+        let said = promise::RECEIVED.broken("04_client printed no line `received \"...\"`");
+        panic!("{said}\nIt printed:\n{}{}", out.stdout, out.stderr);
+    }
+    found
+}
+
+/// The replies the client printed after the welcome, unquoted.
+#[track_caller]
+fn replies(out: &Finished) -> Vec<String> {
+    received(out)[1..]
+        .iter()
+        .map(|reply| reply.trim_matches('"').to_string())
         .collect()
 }
 
-/// Runs 04_client with its default names against `addr` and checks every reply.
-fn talk_the_articles_dialogue(addr: SocketAddr) {
+/// Asserts that the client received one reply per name, each naming it: the article's
+/// `Hello, NAME!` or whatever reply a changed 03 sends, if it names the name.
+#[track_caller]
+fn assert_a_reply_for_each(out: &Finished, names: &[&str]) {
+    let replies = replies(out);
+    let named = replies.len() == names.len()
+        && names
+            .iter()
+            .zip(&replies)
+            .all(|(name, reply)| reply.contains(name));
+    assert!(
+        named,
+        "expected one reply naming each of {names:?}, got {replies:?}:\n{}",
+        out.stdout
+    );
+}
+
+/// `"TEXT"`, as the client prints what it received.
+fn quoted(text: &str) -> String {
+    format!("{text:?}")
+}
+
+/// Runs 04_client with its default names against `addr` and checks every reply word
+/// for word: the article's dialogue, with `welcome` and replies made by `hello`.
+/// `server` is the program at `addr`.
+fn talk_the_articles_dialogue(
+    addr: SocketAddr,
+    server: &str,
+    welcome: &str,
+    hello: fn(&str) -> String,
+) {
     let out = run("04_client", &[&addr.to_string()], "");
     assert!(out.status.success(), "{}", out.stderr);
-    assert_eq!(
-        received(&out.stdout),
-        [
-            r#""Welcome!""#,
-            r#""Hello, Michael!""#,
-            r#""Hello, Tracy!""#,
-            r#""Hello, Sarah!""#
-        ]
+    let expected: Vec<String> = [welcome.to_string()]
+        .into_iter()
+        .chain(["Michael", "Tracy", "Sarah"].map(hello))
+        .collect();
+    let got: Vec<&str> = received(&out).iter().map(|r| r.trim_matches('"')).collect();
+    common::assert_same(
+        &[server],
+        &format!("04_client received from {server}"),
+        &got.join("\n"),
+        &expected.join("\n"),
     );
-    assert!(out.stdout.contains(r#"sent     "exit""#), "{}", out.stdout);
+    let exit = format!("sent     {}", quoted(EXIT));
+    if !out.stdout.contains(&exit) {
+        let said = promise::SENT.broken(&format!("04_client printed no line `{exit}`"));
+        panic!("{said}\nIt printed:\n{}", out.stdout);
+    }
 }
 
 #[test]
 fn the_articles_dialogue_with_03_server() {
     let (mut server, addr) = server();
-    talk_the_articles_dialogue(addr);
+    talk_the_articles_dialogue(addr, "03_server", WELCOME, hello);
     server.expect("closed.");
 }
 
@@ -50,10 +105,7 @@ fn names_from_the_command_line() {
     let (_server, addr) = server();
     let out = run("04_client", &[&addr.to_string(), "Alice", "张三"], "");
     assert!(out.status.success(), "{}", out.stderr);
-    assert_eq!(
-        received(&out.stdout),
-        [r#""Welcome!""#, r#""Hello, Alice!""#, r#""Hello, 张三!""#]
-    );
+    assert_a_reply_for_each(&out, &["Alice", "张三"]);
 }
 
 #[test]
@@ -65,10 +117,7 @@ fn interactive_sends_each_line_until_exit() {
         "Alice\n\nBob\nexit\nnever sent\n",
     );
     assert!(out.status.success(), "{}", out.stderr);
-    assert_eq!(
-        received(&out.stdout),
-        [r#""Welcome!""#, r#""Hello, Alice!""#, r#""Hello, Bob!""#]
-    );
+    assert_a_reply_for_each(&out, &["Alice", "Bob"]);
     assert!(!out.stdout.contains("never sent"), "{}", out.stdout);
     server.expect("closed.");
 }
@@ -82,7 +131,8 @@ fn interactive_says_exit_at_end_of_input() {
         "Alice\n",
     );
     assert!(out.status.success(), "{}", out.stderr);
-    assert!(out.stdout.contains(r#"sent     "exit""#), "{}", out.stdout);
+    let exit = format!("sent     {}", quoted(EXIT));
+    assert!(out.stdout.contains(&exit), "{}", out.stdout);
     server.expect("closed.");
 }
 
@@ -102,7 +152,10 @@ fn the_articles_dialogue_with_the_python_server() {
     let Some((mut server, addr)) = common::python_server() else {
         return;
     };
-    talk_the_articles_dialogue(addr);
+    // The article's own server: the article's words, whatever tests/common/mod.rs says.
+    talk_the_articles_dialogue(addr, "article_server.py", "Welcome!", |name| {
+        format!("Hello, {name}!")
+    });
     server.expect("closed.");
 }
 
@@ -186,10 +239,7 @@ fn input_that_is_not_utf8_is_blamed_not_the_server() {
     command.args([&addr.to_string(), "--interactive"]);
     let out = run_command(command, b"Alice\n\xff\xfe\nBob\n");
     assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
-    assert_eq!(
-        received(&out.stdout),
-        [r#""Welcome!""#, r#""Hello, Alice!""#]
-    );
+    assert_a_reply_for_each(&out, &["Alice"]);
     assert!(
         out.stderr.contains("line 2 of your input is not UTF-8"),
         "{}",
@@ -210,7 +260,7 @@ fn a_server_that_welcomes_and_then_stalls_is_described_as_such() {
     });
     let out = run("04_client", &[&addr.to_string(), "--timeout-ms", "300"], "");
     assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
-    assert_eq!(received(&out.stdout), [r#""Welcome!""#]);
+    assert_eq!(received(&out), [quoted("Welcome!")]);
     assert!(
         out.stderr
             .contains(r#"no reply to "Michael" within 300 ms"#),
@@ -299,10 +349,7 @@ fn addresses_are_tried_one_after_the_other() {
     );
     let connected = format!("[client] connected to 127.0.0.1:{port} from 127.0.0.1:");
     assert!(lines[2].starts_with(&connected), "{}", out.stdout);
-    assert_eq!(
-        received(&out.stdout),
-        [r#""Welcome!""#, r#""Hello, Alice!""#]
-    );
+    assert_a_reply_for_each(&out, &["Alice"]);
 }
 
 #[test]
@@ -325,4 +372,17 @@ fn help_shows_the_defaults_a_run_uses() {
         "--help says the default names are {names:?}"
     );
     assert_eq!(common::help_default(&help, "--timeout-ms"), "10000");
+}
+
+#[test]
+fn the_default_address_is_the_articles() {
+    // 03_server listens there by default: without arguments, the two find each other.
+    let help = run("04_client", &["--help"], "").stdout;
+    common::assert_default(
+        "04_client",
+        &help,
+        "ADDRESS",
+        common::ADDRESS,
+        &promise::ADDRESS,
+    );
 }

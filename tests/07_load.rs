@@ -1,10 +1,13 @@
 //! Lesson 07: the load generator's counts, against lesson 03, against nothing, against
 //! small line-speaking servers written here (so these tests do not depend on lesson 06),
 //! and against the project's Python rendition of the article's server.
+//!
+//! 07 checks the article's words (`Welcome!`, `Hello, NAME!`) itself: when 03 says
+//! something else, every client fails, and these tests say which promise changed.
 
 mod common;
 
-use common::{Finished, PATIENCE, Running, run, run_command};
+use common::{Finished, PATIENCE, Peer, Running, WELCOME, promise, run, run_command};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Command, Stdio};
@@ -17,8 +20,17 @@ use std::time::Duration;
 /// 03_server without its pause, with room in its accept queue for clients that connect
 /// together (the article's backlog of 5 can overflow, and a dropped SYN is sent again
 /// only after a second).
+///
+/// It first checks that 03 still speaks the article's dialogue, which 07 expects word for
+/// word: if not, the test fails here and says what changed.
+#[track_caller]
 fn server() -> (Running, SocketAddr) {
-    Running::server("03_server", &["--pause-ms", "0", "--backlog", "64"])
+    let (server, addr) = Running::server("03_server", &["--pause-ms", "0", "--backlog", "64"]);
+    let mut peer = Peer::connect(addr);
+    peer.expect(WELCOME);
+    peer.send(b"client0-round0");
+    peer.expect(&common::hello("client0-round0"));
+    (server, addr)
 }
 
 /// Runs 07_load against `addr` with `args`.
@@ -31,6 +43,7 @@ fn load(addr: SocketAddr, args: &[&str]) -> Finished {
 
 /// The number in the table row whose label is `label` (`round trips` is not
 /// `round trips/s`).
+#[track_caller]
 fn row(stdout: &str, label: &str) -> String {
     stdout
         .lines()
@@ -39,7 +52,38 @@ fn row(stdout: &str, label: &str) -> String {
             rest.starts_with("  ")
                 .then(|| rest.split_whitespace().next().unwrap_or("").to_string())
         })
-        .unwrap_or_else(|| panic!("no row {label:?} in the table:\n{stdout}"))
+        .unwrap_or_else(|| {
+            let found = format!("07_load printed no row {label:?}");
+            panic!("{}\nIt printed:\n{stdout}", promise::TABLE.broken(&found))
+        })
+}
+
+/// What the table's first error says, in plain words, when 07 got other words than the
+/// article's from the server at `addr` (its `expected "...", got "..."`); empty when the
+/// first error is about something else.
+fn words_changed(out: &Finished, addr: SocketAddr) -> String {
+    let Some(error) = out.stdout.lines().find(|l| l.starts_with("first error")) else {
+        return String::new();
+    };
+    let Some((_, said)) = error.split_once("expected ") else {
+        return String::new();
+    };
+    let Some((expected, got)) = said.split_once(", got ") else {
+        return String::new();
+    };
+    let got = got.split(" (a server").next().unwrap_or(got);
+    let server = common::program_at(addr);
+    let text = |quoted: &str| quoted.trim_matches('"').to_string();
+    let found = format!("07_load got {got} from {server}");
+    let mut message: Vec<String> = common::promises_broken(&[&server], &text(expected), &text(got))
+        .iter()
+        .map(|p| p.broken(&found))
+        .collect();
+    message.push(format!(
+        "07_load checks what the server says word for word (`converse` and `round_trip` in \
+         lessons/07_load.rs): it expected {expected} and got {got}, so no client finished.\n"
+    ));
+    message.join("\n")
 }
 
 /// The whole-number value of row `label`.
@@ -50,10 +94,17 @@ fn count(stdout: &str, label: &str) -> usize {
         .unwrap_or_else(|_| panic!("row {label:?} holds {value:?}, not a count:\n{stdout}"))
 }
 
-/// Asserts that every one of `clients` clients connected and did its 5 round trips.
-fn assert_all_served(out: &Finished, clients: usize) {
+/// Asserts that every one of `clients` clients of a run against `addr` connected and did
+/// its 5 round trips.
+#[track_caller]
+fn assert_all_served(out: &Finished, clients: usize, addr: SocketAddr) {
     let table = &out.stdout;
-    assert!(out.status.success(), "{}\n{}", out.stderr, table);
+    assert!(
+        out.status.success(),
+        "{}{}\n{table}",
+        words_changed(out, addr),
+        out.stderr
+    );
     // No progress line and no error: stderr is not a terminal here.
     assert_eq!(out.stderr, "", "{table}");
     assert_eq!(count(table, "clients"), clients, "{table}");
@@ -82,7 +133,7 @@ fn assert_all_served(out: &Finished, clients: usize) {
 fn eight_clients_one_after_the_other() {
     let (mut server, addr) = server();
     let out = load(addr, &["--clients", "8", "--rounds", "5"]);
-    assert_all_served(&out, 8);
+    assert_all_served(&out, 8, addr);
     // Each client said goodbye with `exit`: the server closes sessions normally.
     server.expect("closed.");
 }
@@ -91,7 +142,7 @@ fn eight_clients_one_after_the_other() {
 fn eight_clients_in_a_burst() {
     let (_server, addr) = server();
     let out = load(addr, &["--clients", "8", "--rounds", "5", "--burst"]);
-    assert_all_served(&out, 8);
+    assert_all_served(&out, 8, addr);
     assert!(out.stdout.contains("all at once"), "{}", out.stdout);
 }
 
@@ -144,7 +195,7 @@ fn serve_lines(mut stream: TcpStream, welcome: &str, answer: fn(&str) -> String)
 fn lines_mode_against_a_line_server() {
     let addr = line_server("Welcome!\n", |name| format!("Hello, {name}!\n"));
     let out = load(addr, &["--clients", "8", "--rounds", "5", "--lines"]);
-    assert_all_served(&out, 8);
+    assert_all_served(&out, 8, addr);
 }
 
 #[test]
@@ -198,7 +249,7 @@ fn the_articles_python_server() {
         return;
     };
     let out = load(addr, &["--clients", "4", "--rounds", "5"]);
-    assert_all_served(&out, 4);
+    assert_all_served(&out, 4, addr);
 }
 
 /// Asserts that 07_load refuses `args` as a bad command line: exit status 2 and one
@@ -287,7 +338,13 @@ fn a_run_that_needs_more_files_raises_the_soft_limit() {
         "07 did not say that it raised its limit on open files:\n{table}{}",
         out.stderr
     );
-    assert_eq!(count(table, "finished"), 100, "{table}{}", out.stderr);
+    assert_eq!(
+        count(table, "finished"),
+        100,
+        "{}{table}{}",
+        words_changed(&out, addr),
+        out.stderr
+    );
 }
 
 #[test]
@@ -388,6 +445,13 @@ fn a_full_stdout_never_turns_a_run_into_success_or_hides_a_success() {
     assert_failed_saying(&failed, &["3 refused", "No space left on device"]);
     let (_server, addr) = server();
     let finished = into_dev_full(addr);
+    // Its table is lost in /dev/full: if no client finished, the run's words say why.
+    assert!(
+        !finished.stderr.contains("did not finish"),
+        "07_load could not finish against 03_server (its table, with the first error, went \
+         to /dev/full; `eight_clients_one_after_the_other` shows it):\n{}",
+        finished.stderr
+    );
     assert_failed_saying(&finished, &["table could not be written"]);
 }
 
@@ -463,7 +527,7 @@ fn pipelined_lines_leave_in_one_write_and_every_reply_is_checked() {
             "3",
         ],
     );
-    assert_all_served(&out, 4);
+    assert_all_served(&out, 4, addr);
     assert!(
         out.stdout.contains("each 3 lines in one write"),
         "{}",
@@ -556,11 +620,12 @@ fn clients_without_a_free_local_port_are_counted_and_named() {
         ]);
     let out = run_command(client, b"");
     let table = &out.stdout;
+    let words = words_changed(&out, addr);
+    assert!(count(table, "other errors") == 0, "{words}{table}");
     assert_failed_saying(&out, &["found no free local port", "TIME_WAIT"]);
     let no_port = count(table, "no local port");
     assert!(no_port >= 1, "nobody ran out of local ports:\n{table}");
     assert_eq!(count(table, "connections ok") + no_port, 4, "{table}");
-    assert_eq!(count(table, "other errors"), 0, "{table}");
 }
 
 #[test]
@@ -581,5 +646,11 @@ fn help_shows_the_defaults_a_run_uses() {
         table.contains(&format!("no handshake within {connect_ms} ms")),
         "--help says a connect timeout of {connect_ms} ms by default, the run used:\n{table}"
     );
-    assert_eq!(common::help_default(&help, "ADDRESS"), "127.0.0.1:1234");
+    common::assert_default(
+        "07_load",
+        &help,
+        "ADDRESS",
+        common::ADDRESS,
+        &promise::ADDRESS,
+    );
 }

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{Peer, Running, lesson, lessons, run, skip};
+use common::{EXIT, Peer, Running, WELCOME, hello, lesson, lessons, run, skip};
 use std::net::SocketAddr;
 use std::process::Command;
 use std::thread;
@@ -86,6 +86,38 @@ fn turns(stdout: &str) -> Vec<Turn> {
         .collect()
 }
 
+/// Why `server` did no round trips, in plain words, when the benchmark's table of
+/// first errors says 07 got other words than the article's from it; empty otherwise.
+fn words_changed(stdout: &str, server: &str) -> String {
+    let error = stdout.lines().find_map(|line| {
+        let mut words = line.split_whitespace();
+        (words.next() == Some(server)).then_some(())?;
+        line.split_once("expected ")
+    });
+    let Some((_, said)) = error else {
+        return String::new();
+    };
+    let Some((expected, got)) = said.split_once(", got ") else {
+        return String::new();
+    };
+    // The floor is 08's own server; 03_server/quiet is 03_server.
+    let lesson = match server.split('/').next().unwrap_or(server) {
+        "floor" => "08_benchmark",
+        name => name,
+    };
+    let text = |quoted: &str| quoted.trim_matches('"').to_string();
+    let found = format!("07_load got {got} from {server}");
+    let mut message: Vec<String> = common::promises_broken(&[lesson], &text(expected), &text(got))
+        .iter()
+        .map(|p| p.broken(&found))
+        .collect();
+    message.push(format!(
+        "The benchmark measures {server} with 07_load, which checks what a server says word \
+         for word: it expected {expected} and got {got}.\n"
+    ));
+    message.join("\n")
+}
+
 /// The median, the smallest and the largest of some numbers.
 fn spread(mut values: Vec<f64>) -> (f64, f64, f64) {
     values.sort_by(f64::total_cmp);
@@ -156,8 +188,9 @@ fn quick_run_takes_turns_and_reports_the_median_of_per_round_ratios() {
         );
         for row in mine {
             let rate: f64 = row[3].parse().unwrap();
-            assert!(rate > 0.0, "{server} did no round trips: {row:?}");
-            assert_eq!(row[7], "0", "{server} had errors: {row:?}");
+            let why = words_changed(&out.stdout, server);
+            assert!(rate > 0.0, "{why}{server} did no round trips: {row:?}");
+            assert_eq!(row[7], "0", "{why}{server} had errors: {row:?}");
         }
     }
 
@@ -269,10 +302,10 @@ fn impossible_numbers_are_usage_errors() {
 fn the_floor_server_speaks_the_article_protocol() {
     let (_server, addr) = Running::server("08_benchmark", &["--floor-server"]);
     let mut peer = Peer::connect(addr);
-    peer.expect("Welcome!");
+    peer.expect(WELCOME);
     peer.send(b"Michael");
-    peer.expect("Hello, Michael!");
-    peer.send(b"exit");
+    peer.expect(&hello("Michael"));
+    peer.send(EXIT.as_bytes());
     peer.expect_closed();
 }
 
@@ -301,14 +334,22 @@ fn the_floor_listens_with_the_backlog_it_claims() {
     let somaxconn: Option<u32> = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
         .ok()
         .and_then(|text| text.trim().parse().ok());
-    for args in [
-        &["--floor-server"][..],
-        &["--floor-server", "--backlog", "7"],
+    let help = run("08_benchmark", &["--help"], "").stdout;
+    let default = common::help_default(&help, "--backlog");
+    for (args, backlog) in [
+        (&["--floor-server"][..], default.as_str()),
+        (&["--floor-server", "--backlog", "7"], "7"),
     ] {
         let mut server = Running::start("08_benchmark", &[&["127.0.0.1:0"], args].concat());
         let line = server.expect("listening on");
         let addr = address_in(&line);
         let claimed = claimed_backlog(&line);
+        assert_eq!(
+            claimed.to_string(),
+            backlog,
+            "started with {args:?}, the floor should listen with a backlog of {backlog} (the \
+             default its --help shows, or the one given), but it says `{line}`"
+        );
         let expected = somaxconn.map_or(claimed, |cap| claimed.min(cap));
         // For a listening socket, ss shows the backlog in the Send-Q column.
         let filter = format!("sport = :{}", addr.port());
@@ -377,6 +418,5 @@ fn the_floor_pauses_instead_of_spinning_when_out_of_file_descriptors() {
     // welcomed.
     held.clear();
     floor.expect("accept works again, after failing");
-    let mut newcomer = Peer::connect(addr);
-    newcomer.expect("Welcome!");
+    Peer::welcomed(addr);
 }
