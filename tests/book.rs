@@ -87,11 +87,15 @@ fn includes(page: &Path) -> Vec<(PathBuf, Option<String>)> {
 
 /// Images a page uses: `![alt](PATH)` and `<img src="PATH">`.
 fn images(page: &Path) -> Vec<PathBuf> {
-    let text = read(page);
-    let markdown = between(&text, "](", ")")
+    images_in(&read(page), page)
+}
+
+/// Images that `text`, on `page`, uses.
+fn images_in(text: &str, page: &Path) -> Vec<PathBuf> {
+    let markdown = between(text, "](", ")")
         .into_iter()
         .filter(|target| target.ends_with(".svg") || target.ends_with(".png"));
-    let html = between(&text, "src=\"", "\"").into_iter();
+    let html = between(text, "src=\"", "\"").into_iter();
     let dir = page.parent().unwrap();
     markdown
         .chain(html)
@@ -206,6 +210,18 @@ fn every_image_exists_and_every_svg_parses_and_is_used() {
             assert!(
                 image.is_file(),
                 "{} uses {}, which does not exist",
+                page.display(),
+                image.display()
+            );
+            used.insert(image.canonicalize().unwrap());
+        }
+    }
+    // The Chinese edition's figures are used by translated messages.
+    for (page, text) in translated_texts() {
+        for image in images_in(&text, &page) {
+            assert!(
+                image.is_file(),
+                "the Chinese translation of {} uses {}, which does not exist",
                 page.display(),
                 image.display()
             );
@@ -903,45 +919,188 @@ fn anchors(page: &Path) -> (BTreeSet<String>, BTreeSet<String>) {
 fn every_link_between_pages_lands_on_a_page_and_a_heading() {
     let mut broken = Vec::new();
     for page in pages() {
-        let text = read(&page);
         let name = page.strip_prefix(book_src()).unwrap().display().to_string();
-        for target in between(&text, "](", ")") {
-            let target = target.split_whitespace().next().unwrap_or_default();
-            if target.contains("://") || target.starts_with("mailto:") {
-                continue;
-            }
-            let (file, anchor) = target.split_once('#').unwrap_or((target, ""));
-            if !(file.is_empty() || file.ends_with(".md")) {
-                continue; // a figure or another file: checked elsewhere
-            }
-            let linked = if file.is_empty() {
-                page.clone()
-            } else {
-                page.parent().unwrap().join(file)
-            };
-            if !linked.is_file() {
-                broken.push(format!("{name}: ({target}): no page {file}"));
-                continue;
-            }
-            let (explicit, implicit) = anchors(&linked);
-            if anchor.is_empty() || explicit.contains(anchor) {
-                continue;
-            }
-            broken.push(if implicit.contains(anchor) {
-                format!(
-                    "{name}: ({target}): give that heading an explicit id, `## Title {{#{anchor}}}`: \
-                     the Chinese edition translates headings, and their derived ids with them"
-                )
-            } else {
-                format!("{name}: ({target}): no heading with id #{anchor}")
-            });
-        }
+        broken.extend(broken_links(&read(&page), &page, &name));
+    }
+    // The Chinese edition: the translated messages, on the pages they come from.
+    for (page, text) in translated_texts() {
+        let name = page.strip_prefix(book_src()).unwrap().display();
+        broken.extend(broken_links(&text, &page, &format!("{name} (zh-CN.po)")));
     }
     assert!(
         broken.is_empty(),
         "links that lead nowhere (a heading's id is its text in lower case, spaces as -, \
          punctuation dropped):\n{}",
         broken.join("\n")
+    );
+}
+
+/// The links of `text`, on `page`, that do not land on a page and a heading.
+fn broken_links(text: &str, page: &Path, name: &str) -> Vec<String> {
+    let mut broken = Vec::new();
+    for target in between(text, "](", ")") {
+        let target = target.split_whitespace().next().unwrap_or_default();
+        if target.contains("://") || target.starts_with("mailto:") {
+            continue;
+        }
+        let (file, anchor) = target.split_once('#').unwrap_or((target, ""));
+        if !(file.is_empty() || file.ends_with(".md")) {
+            continue; // a figure or another file: checked elsewhere
+        }
+        let linked = if file.is_empty() {
+            page.to_path_buf()
+        } else {
+            page.parent().unwrap().join(file)
+        };
+        if !linked.is_file() {
+            broken.push(format!("{name}: ({target}): no page {file}"));
+            continue;
+        }
+        let (explicit, implicit) = anchors(&linked);
+        if anchor.is_empty() || explicit.contains(anchor) {
+            continue;
+        }
+        broken.push(if implicit.contains(anchor) {
+            format!(
+                "{name}: ({target}): give that heading an explicit id, `## Title {{#{anchor}}}`: \
+                 the Chinese edition translates headings, and their derived ids with them"
+            )
+        } else {
+            format!("{name}: ({target}): no heading with id #{anchor}")
+        });
+    }
+    broken
+}
+
+/// One entry of a gettext catalogue: where its text comes from, the English text, and
+/// its translation.
+struct PoEntry {
+    locations: Vec<String>,
+    msgid: String,
+    msgstr: String,
+    fuzzy: bool,
+}
+
+/// The entries of the PO file at `path` (the subset of the format that
+/// mdbook-xgettext and msgmerge write: `#:` locations, `#, fuzzy`, msgid and msgstr
+/// strings continued on following lines).
+fn po_entries(path: &Path) -> Vec<PoEntry> {
+    let Ok(text) = fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let mut entries = Vec::new();
+    for block in text.split("\n\n") {
+        let mut entry = PoEntry {
+            locations: Vec::new(),
+            msgid: String::new(),
+            msgstr: String::new(),
+            fuzzy: false,
+        };
+        let mut field: Option<&mut String> = None;
+        let mut obsolete = false;
+        for line in block.lines() {
+            if let Some(locs) = line.strip_prefix("#: ") {
+                entry
+                    .locations
+                    .extend(locs.split_whitespace().map(String::from));
+            } else if line.starts_with("#,") && line.contains("fuzzy") {
+                entry.fuzzy = true;
+            } else if line.starts_with("#~") {
+                obsolete = true;
+            } else if let Some(rest) = line.strip_prefix("msgid ") {
+                entry.msgid = unquote(rest);
+                field = Some(&mut entry.msgid);
+            } else if let Some(rest) = line.strip_prefix("msgstr ") {
+                entry.msgstr = unquote(rest);
+                field = Some(&mut entry.msgstr);
+            } else if line.starts_with('"') {
+                if let Some(field) = field.as_deref_mut() {
+                    field.push_str(&unquote(line));
+                }
+            }
+        }
+        if !obsolete && !entry.msgid.is_empty() {
+            entries.push(entry);
+        }
+    }
+    entries
+}
+
+/// The text of a PO string literal: `"a \"b\"\n"` -> `a "b"` and a newline.
+fn unquote(literal: &str) -> String {
+    let inner = literal.trim().trim_start_matches('"').trim_end_matches('"');
+    let mut out = String::new();
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some(other) => out.push(other),
+            None => {}
+        }
+    }
+    out
+}
+
+/// Every translated message of the Chinese edition, once for each page it is on.
+fn translated_texts() -> Vec<(PathBuf, String)> {
+    let mut texts = Vec::new();
+    for entry in po_entries(&root().join("book/po/zh-CN.po")) {
+        if entry.msgstr.is_empty() || entry.fuzzy {
+            continue;
+        }
+        for location in &entry.locations {
+            let location = location.split(':').next().unwrap_or_default();
+            let Some(page) = location.strip_prefix("src/") else {
+                continue;
+            };
+            if !page.ends_with("SUMMARY.md") {
+                texts.push((book_src().join(page), entry.msgstr.clone()));
+            }
+        }
+    }
+    texts
+}
+
+#[test]
+fn the_chinese_edition_keeps_the_markdown_that_must_survive() {
+    let mut lost = Vec::new();
+    for entry in po_entries(&root().join("book/po/zh-CN.po")) {
+        if entry.msgstr.is_empty() {
+            continue;
+        }
+        let targets = |text: &str| -> Vec<String> {
+            let mut all: Vec<String> = between(text, "](", ")")
+                .into_iter()
+                .map(|t| t.replace("figures/zh-CN/", "figures/"))
+                .collect();
+            all.sort();
+            all
+        };
+        if targets(&entry.msgid) != targets(&entry.msgstr) {
+            lost.push(format!(
+                "{}: the translation links elsewhere than the English:\n  {:?}\n  {:?}",
+                entry.locations.join(" "),
+                targets(&entry.msgid),
+                targets(&entry.msgstr)
+            ));
+        }
+        if entry.msgid.contains("{{#") && entry.msgid != entry.msgstr {
+            lost.push(format!(
+                "{}: a message with an include must stay as it is: {:?}",
+                entry.locations.join(" "),
+                entry.msgid
+            ));
+        }
+    }
+    assert!(
+        lost.is_empty(),
+        "book/po/zh-CN.po (the Chinese edition):\n{}",
+        lost.join("\n")
     );
 }
 
