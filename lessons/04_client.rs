@@ -42,7 +42,7 @@ fn usage() -> String {
 
         options:
           --interactive    send the lines you type instead; stop at `exit` or end of
-                           input (Ctrl-D)
+                           input (Ctrl-D; on Windows Ctrl-Z, then Enter)
           --timeout-ms MS  how long to wait for the handshake and for each reply
                            (default {TIMEOUT_MS})
           -h, --help       show this text
@@ -220,7 +220,8 @@ fn talk_interactively(stream: &mut TcpStream) -> io::Result<()> {
             Some(Ok(line)) => line,
             // Our own input failed, not the connection: say which.
             Some(Err(err)) => fail(bad_input(&err, number)),
-            // End of input (Ctrl-D): say goodbye the way the article's client does.
+            // End of input (Ctrl-D; Ctrl-Z then Enter on Windows): say goodbye the way the
+            // article's client does.
             None => return send(stream, "exit"),
         };
         if line.is_empty() {

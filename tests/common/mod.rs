@@ -675,9 +675,7 @@ impl Running {
 
     /// Sends SIGINT to the program, as Ctrl-C in its terminal would.
     pub fn interrupt(&self) {
-        let pid = self.child.id().to_string();
-        let status = Command::new("kill").args(["-INT", &pid]).status();
-        assert!(status.is_ok_and(|s| s.success()), "kill -INT {pid} failed");
+        self.signal("INT");
     }
 
     /// Waits for the program to exit, at most [`PATIENCE`], and returns its status.
@@ -1433,16 +1431,34 @@ pub fn time_wait_on(port: u16) -> bool {
 
 impl Running {
     /// Sends the signal `name` (`TERM`, `HUP`, ...) to the program, as `kill -NAME` does.
+    ///
+    /// Through the C library's `kill` (Unix). Windows has no signals to send to another
+    /// process: the tests that need one run on Unix only.
+    #[cfg(unix)]
     pub fn signal(&self, name: &str) {
-        let pid = self.child.id().to_string();
-        let status = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(&pid)
-            .status();
-        assert!(
-            status.is_ok_and(|s| s.success()),
-            "kill -{name} {pid} failed"
+        let number = match name {
+            "INT" => libc::SIGINT,
+            "TERM" => libc::SIGTERM,
+            "HUP" => libc::SIGHUP,
+            "KILL" => libc::SIGKILL,
+            "STOP" => libc::SIGSTOP,
+            "CONT" => libc::SIGCONT,
+            other => panic!("this test helper does not know the signal {other}"),
+        };
+        let pid = self.child.id() as libc::pid_t;
+        // SAFETY: kill only sends a signal to the process `pid`, our own child.
+        let sent = unsafe { libc::kill(pid, number) };
+        assert_eq!(
+            sent,
+            0,
+            "kill -{name} {pid} failed: {}",
+            std::io::Error::last_os_error()
         );
+    }
+
+    #[cfg(not(unix))]
+    pub fn signal(&self, name: &str) {
+        panic!("SIG{name} cannot be sent to another process on this system; this test is for Unix");
     }
 }
 
