@@ -59,7 +59,7 @@ fn usage() -> String {
 
         arguments:
           FILE            the capture to read, or `-` for standard input (default
-                          {SAMPLE}: 04_client talking to 03_server)
+                          {SAMPLE}, 04_client talking to 03_server)
 
         options:
           --packet N      show packet N in full (numbered from 1, as tcpdump counts),
