@@ -76,7 +76,7 @@ fn usage() -> String {
           cargo run --example 12_wire
           cargo run --example 12_wire -- --packet 6
           cargo run --example 12_wire -- capture.pcap
-          sudo tcpdump -i lo -w - port 1234 | cargo run --example 12_wire -- -
+          sudo tcpdump -i lo -c 20 -w - port 1234 | cargo run --example 12_wire -- -
           cargo run --example 12_wire -- --live --save mine.pcap
     "}
 }
