@@ -29,7 +29,7 @@ use std::io::{self, Read};
 use std::net::IpAddr;
 use tcp_lessons::args::{Args, usage_error};
 use tcp_lessons::parcel::{
-    ACK, Capture, FIN, Ip, Link, NotTcp, Packet, RST, SYN, TcpChecksum, TcpOption,
+    ACK, Capture, FIN, Ip, Link, NotTcp, Packet, RST, SYN, TcpChecksum, TcpOption, mac,
     unknown_link_type,
 };
 use tcp_lessons::say::{self, fail, heading};
@@ -116,7 +116,6 @@ fn main() {
     }
 }
 
-// ANCHOR: read_input
 /// The capture's name and bytes: the file, standard input, or the shipped sample.
 fn read_input(file: Option<&str>) -> (String, Vec<u8>) {
     let Some(file) = file else {
@@ -146,7 +145,6 @@ fn read_input(file: Option<&str>) -> (String, Vec<u8>) {
     }
     (name, bytes)
 }
-// ANCHOR_END: read_input
 
 /// One packet of the capture, decoded.
 struct Seen {
@@ -261,7 +259,6 @@ impl Endpoint {
     }
 }
 
-// ANCHOR: follow
 /// Sorts the segments into conversations, and finds each side's ISN and window
 /// scale. The side that sends a SYN without ACK is the client.
 fn follow(seen: &mut [Seen]) -> Vec<Conversation> {
@@ -308,7 +305,6 @@ fn follow(seen: &mut [Seen]) -> Vec<Conversation> {
     }
     conversations
 }
-// ANCHOR_END: follow
 
 impl Conversation {
     fn sender(&self, segment: &Segment) -> &Endpoint {
@@ -421,7 +417,6 @@ fn show_file(name: &str, size: usize, capture: &Capture) {
     ));
 }
 
-// ANCHOR: show_packets
 /// Every packet as its nested layers, one line each, and a first line that reads as
 /// tcpdump's does.
 fn show_packets(seen: &[Seen], conversations: &[Conversation]) {
@@ -566,7 +561,6 @@ fn layers(c: &Conversation, segment: &Segment) -> String {
     text.push_str(&format!("{bars} {} {}\n", "┌─".magenta(), data.magenta()));
     text
 }
-// ANCHOR_END: show_packets
 
 /// What the TCP checksum turned out to be, in a word or three.
 fn checksum_word(packet: &Packet) -> String {
@@ -869,7 +863,6 @@ fn acknowledged(before: &[(&Seen, &Segment)], ack: &Segment) -> Option<i64> {
         .map(|(seen, _)| seen.time)
 }
 
-// ANCHOR: checksums
 fn show_checksums(seen: &[Seen], last_acks: &[usize]) {
     heading("4. Checksums, and what loopback changes");
     let packets: Vec<&Packet> = seen
@@ -969,9 +962,7 @@ fn show_checksums(seen: &[Seen], last_acks: &[usize]) {
         );
     }
 }
-// ANCHOR_END: checksums
 
-// ANCHOR: show_one
 /// One packet in full, as lesson 01 draws its parcel, with the article's packings laid
 /// over it.
 fn show_one(name: &str, seen: &[Seen], conversations: &[Conversation], number: usize) {
@@ -1104,7 +1095,6 @@ fn show_packings(packet: &Packet, side: &str) {
         }
     );
 }
-// ANCHOR_END: show_one
 
 /// Bytes as a quoted string, at most `most` characters of it.
 fn quoted(bytes: &[u8], most: usize) -> String {
@@ -1138,11 +1128,6 @@ fn duration(ns: i64) -> String {
     } else {
         format!("{:.3} s", ns / 1e9)
     }
-}
-
-/// Six bytes as a MAC address.
-fn mac(bytes: &[u8; 6]) -> String {
-    bytes.map(|b| format!("{b:02x}")).join(":")
 }
 
 // ---- --live: capture a conversation yourself (Linux) -------------------------------
