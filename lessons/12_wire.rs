@@ -14,7 +14,7 @@
 //! cargo run --example 12_wire                    # the capture shipped with the lessons
 //! cargo run --example 12_wire -- --packet 6      # one packet in full: Michael
 //! cargo run --example 12_wire -- my.pcap         # a capture of your own
-//! cargo run --example 12_wire -- --live          # capture one yourself (Linux, root)
+//! cargo build --examples && sudo target/debug/examples/12_wire --live   # capture one (Linux)
 //! ```
 //!
 //! The shipped capture, `lessons/captures/dialogue.pcap`, was made on Linux 6.18 with
