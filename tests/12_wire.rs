@@ -819,14 +819,39 @@ fn live_without_the_privilege_says_so_and_decodes_the_sample() {
 /// 03_server started here, and checks that the lesson reads it as tcpdump does.
 #[test]
 fn a_fresh_tcpdump_capture_reads_as_tcpdump_reads_it() {
-    if !may_capture() || Command::new("tcpdump").arg("--version").output().is_err() {
-        skip("needs root and tcpdump: no fresh capture with tcpdump -i lo -w");
+    fresh_capture("lo", "127.0.0.1:0", "1 = Ethernet");
+}
+
+/// The same over every interface at once: tcpdump writes Linux cooked headers (SLL2).
+#[test]
+fn a_fresh_capture_on_any_interface_reads_the_same() {
+    fresh_capture("any", "127.0.0.1:0", "276 = Linux cooked capture v2");
+}
+
+/// The same over IPv6, between ::1 and ::1.
+#[test]
+fn a_fresh_ipv6_capture_reads_the_same() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        skip("no IPv6 loopback (::1) here");
         return;
     }
-    let (mut server, addr) = Running::server("03_server", &["--pause-ms", "100"]);
+    fresh_capture("lo", "[::1]:0", "1 = Ethernet");
+}
+
+/// Captures with `tcpdump -i INTERFACE -w` while 04_client talks to a 03_server on
+/// `listen`, then compares the lesson's reading of the file with tcpdump's.
+fn fresh_capture(interface: &str, listen: &str, link: &str) {
+    if !may_capture() || Command::new("tcpdump").arg("--version").output().is_err() {
+        skip(&format!(
+            "needs root and tcpdump: no fresh capture with tcpdump -i {interface}"
+        ));
+        return;
+    }
+    let mut server = Running::start("03_server", &[listen, "--pause-ms", "100"]);
+    let addr = server.listening_addr();
     let file = temp_file("pcap");
     let mut child = Command::new("tcpdump")
-        .args(["-i", "lo", "--immediate-mode", "-U", "-w"])
+        .args(["-i", interface, "--immediate-mode", "-U", "-w"])
         .arg(&file)
         .args(["port", &addr.port().to_string()])
         .stdout(Stdio::null())
@@ -842,10 +867,19 @@ fn a_fresh_tcpdump_capture_reads_as_tcpdump_reads_it() {
             let _ = tx.send(line);
         }
     });
-    let listening = rx
-        .recv_timeout(PATIENCE)
-        .expect("tcpdump did not say it listens");
-    assert!(listening.contains("listening on lo"), "{listening}");
+    // (With -i any it first says which link type it writes.)
+    let listening = loop {
+        let line = rx
+            .recv_timeout(PATIENCE)
+            .expect("tcpdump did not say it listens");
+        if line.contains("listening on") {
+            break line;
+        }
+    };
+    assert!(
+        listening.contains(&format!("listening on {interface}")),
+        "{listening}"
+    );
     let client = run("04_client", &[&addr.to_string()], "");
     assert!(client.status.success(), "{}", client.stderr);
     server.expect("closed.");
@@ -861,6 +895,7 @@ fn a_fresh_tcpdump_capture_reads_as_tcpdump_reads_it() {
     drop(tcpdump);
     let bytes = std::fs::read(&file).unwrap();
     let out = decode(&bytes, &[]);
+    assert!(out.contains(&format!("link type       {link}")), "{out}");
     assert!(
         section(&out, "3.").contains("last ACK: the client enters TIME_WAIT"),
         "{out}"
