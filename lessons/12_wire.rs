@@ -28,12 +28,12 @@ use colored::Colorize;
 use std::io::{self, Read};
 use std::net::IpAddr;
 use tcp_lessons::args::{Args, usage_error};
+use tcp_lessons::note;
 use tcp_lessons::parcel::{
     ACK, Capture, FIN, Ip, Link, NotTcp, Packet, RST, SYN, TcpChecksum, TcpOption, mac,
     unknown_link_type,
 };
 use tcp_lessons::say::{self, fail, heading};
-use tcp_lessons::{kernel, note};
 
 /// The capture shipped with the lessons, decoded when no FILE is given.
 const SAMPLE: &str = "lessons/captures/dialogue.pcap";
@@ -109,7 +109,7 @@ fn main() {
     if packet > 0 {
         show_one(&name, &seen, &conversations, packet);
     } else {
-        show_file(&name, bytes.len(), &capture);
+        show_file(&name, &bytes, &capture);
         show_packets(&seen, &conversations);
         let last_acks = show_timelines(&seen, &conversations);
         show_checksums(&seen, &last_acks);
@@ -381,7 +381,7 @@ fn seq_len(packet: &Packet) -> u32 {
     packet.payload.len() as u32 + u32::from(packet.tcp.has(SYN)) + u32::from(packet.tcp.has(FIN))
 }
 
-fn show_file(name: &str, size: usize, capture: &Capture) {
+fn show_file(name: &str, file: &[u8], capture: &Capture) {
     heading("1. The capture file");
     let order = if capture.big_endian { "big" } else { "little" };
     let unit = if capture.nanoseconds {
@@ -400,7 +400,8 @@ fn show_file(name: &str, size: usize, capture: &Capture) {
         .map_or(0, |(last, first)| {
             capture.time_ns(last).saturating_sub(capture.time_ns(first))
         });
-    let magic = tcp_lessons::parcel::hex(&capture.to_bytes()[..4]);
+    // Capture::read has checked that the file holds its 24-byte header.
+    let (size, magic) = (file.len(), tcp_lessons::parcel::hex(&file[..4]));
     say::out_text(&format!(
         "  {name}: {size} bytes of classic pcap\n  \
          magic number    {magic}: numbers {order}-endian, times in {unit}\n  \
@@ -1137,10 +1138,12 @@ enum Live {
     /// Not here: no privilege, or not Linux. The shipped sample is decoded instead.
     Unavailable(String),
     /// Something broke on the way: said in one line, exit 1.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     Failed(String),
 }
 
 /// The most --live waits beyond the server's pauses (four: three names and `exit`).
+#[cfg(target_os = "linux")]
 const LIVE_MARGIN_MS: u64 = 5000;
 
 /// Captures a conversation of 03_server and 04_client on lo; where that cannot be
@@ -1190,7 +1193,9 @@ fn capture_live(pause_ms: u64) -> Result<Capture, Live> {
     socket
         .attach_filter(&only_port(lo_index(), port))
         .map_err(failed)?;
-    kernel!("an AF_PACKET socket listens on lo for TCP port {port}, where 03_server listens");
+    tcp_lessons::kernel!(
+        "an AF_PACKET socket listens on lo for TCP port {port}, where 03_server listens"
+    );
     let client = Started::client(port)?;
     let patience = Duration::from_millis(pause_ms.saturating_mul(4).saturating_add(LIVE_MARGIN_MS));
     let capture = read_until_closed(&socket, port, Instant::now() + patience);
