@@ -666,31 +666,6 @@ impl Ip {
             Ip::V6(h) => h.to_bytes(),
         }
     }
-
-    // ANCHOR: pseudo_header
-    /// The pseudo-header that TCP's checksum covers before the segment (RFC 9293,
-    /// section 3.1; RFC 8200, section 8.1, for IPv6): both addresses, the protocol and
-    /// the segment's length. It is never sent: it makes a segment delivered to the
-    /// wrong address fail the check.
-    pub fn pseudo_header(&self, tcp_len: usize) -> Vec<u8> {
-        let mut covered = Vec::with_capacity(40);
-        match self {
-            Ip::V4(h) => {
-                covered.extend_from_slice(&h.src.octets());
-                covered.extend_from_slice(&h.dst.octets());
-                covered.extend_from_slice(&[0, PROTOCOL_TCP]);
-                covered.extend_from_slice(&(tcp_len as u16).to_be_bytes());
-            }
-            Ip::V6(h) => {
-                covered.extend_from_slice(&h.src.octets());
-                covered.extend_from_slice(&h.dst.octets());
-                covered.extend_from_slice(&(tcp_len as u32).to_be_bytes());
-                covered.extend_from_slice(&[0, 0, 0, PROTOCOL_TCP]);
-            }
-        }
-        covered
-    }
-    // ANCHOR_END: pseudo_header
 }
 
 impl TcpOption {
@@ -1016,13 +991,39 @@ impl Packet {
         internet_checksum(&self.checksummed(&zeroed))
     }
 
-    /// The bytes the TCP checksum covers: the pseudo-header, `header` and the data.
+    // ANCHOR: pseudo_header
+    /// The bytes the TCP checksum covers: a pseudo-header, then `header` (this
+    /// segment's, or a copy with its checksum field zero) and the data.
     fn checksummed(&self, header: &Tcp) -> Vec<u8> {
-        let mut covered = self.ip.pseudo_header(self.tcp_len());
+        let mut covered = self.pseudo_header();
         covered.extend_from_slice(&header.to_bytes());
         covered.extend_from_slice(&self.payload);
         covered
     }
+
+    /// The pseudo-header (RFC 9293, section 3.1; RFC 8200, section 8.1, for IPv6): both
+    /// addresses, the protocol and the segment's length. It is never sent: it makes a
+    /// segment delivered to the wrong address fail the check.
+    pub fn pseudo_header(&self) -> Vec<u8> {
+        let tcp_len = self.tcp_len();
+        let mut covered = Vec::with_capacity(40);
+        match &self.ip {
+            Ip::V4(h) => {
+                covered.extend_from_slice(&h.src.octets());
+                covered.extend_from_slice(&h.dst.octets());
+                covered.extend_from_slice(&[0, PROTOCOL_TCP]);
+                covered.extend_from_slice(&(tcp_len as u16).to_be_bytes());
+            }
+            Ip::V6(h) => {
+                covered.extend_from_slice(&h.src.octets());
+                covered.extend_from_slice(&h.dst.octets());
+                covered.extend_from_slice(&(tcp_len as u32).to_be_bytes());
+                covered.extend_from_slice(&[0, 0, 0, PROTOCOL_TCP]);
+            }
+        }
+        covered
+    }
+    // ANCHOR_END: pseudo_header
 
     // ANCHOR: tcp_checksum_check
     /// Checks the TCP checksum, and says why it is wrong when it is wrong in the way
@@ -1037,7 +1038,7 @@ impl Packet {
         let should_be = self.tcp_checksum_should_be();
         // Offload: the kernel writes the sum of the pseudo-header alone (not inverted),
         // and the card adds the header and the data to it and inverts the result.
-        let pseudo = ones_complement_sum(&self.ip.pseudo_header(self.tcp_len()));
+        let pseudo = ones_complement_sum(&self.pseudo_header());
         if self.tcp.checksum == pseudo {
             TcpChecksum::Partial { should_be }
         } else {
