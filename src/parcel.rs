@@ -2014,6 +2014,13 @@ mod tests {
         fn bytes(&mut self, len: usize) -> Vec<u8> {
             (0..len).map(|_| self.u8()).collect()
         }
+        /// Flips 1 to 4 bits anywhere in `bytes`.
+        fn flip_bits(&mut self, bytes: &mut [u8]) {
+            for _ in 0..=self.below(4) {
+                let at = self.below(bytes.len() as u64) as usize;
+                bytes[at] ^= 1 << self.below(8);
+            }
+        }
         fn array<const N: usize>(&mut self) -> [u8; N] {
             let mut out = [0; N];
             for byte in &mut out {
@@ -2212,10 +2219,7 @@ mod tests {
         for _ in 0..2000 {
             let packet = random_packet(&mut r);
             let mut bytes = packet.to_bytes();
-            for _ in 0..=r.below(4) {
-                let at = r.below(bytes.len() as u64) as usize;
-                bytes[at] ^= 1 << r.below(8);
-            }
+            r.flip_bits(&mut bytes);
             if let Ok(read) = Packet::parse(packet.link.link_type(), &bytes) {
                 let _ = read.tcp_checksum();
                 let _ = read.render(&[]);
@@ -2232,10 +2236,7 @@ mod tests {
         let mut inputs: Vec<Vec<u8>> = (0..=good.len()).map(|cut| good[..cut].to_vec()).collect();
         for _ in 0..2000 {
             let mut flipped = good.to_vec();
-            for _ in 0..=r.below(4) {
-                let at = r.below(flipped.len() as u64) as usize;
-                flipped[at] ^= 1 << r.below(8);
-            }
+            r.flip_bits(&mut flipped);
             inputs.push(flipped);
         }
         let mut read = 0;
