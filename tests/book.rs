@@ -462,6 +462,18 @@ const TRANSCRIPTS: &[Transcript] = &[
         Setup::ServerLog(&[], error_flood),
     )
     .after("waiting for connections"),
+    // 12 decodes the capture shipped with the lessons: the same output on every run.
+    Transcript::new("12_file.txt", "12_wire", Setup::Alone).section("1."),
+    Transcript::new("12_packets.txt", "12_wire", Setup::Alone).section("2."),
+    Transcript::new("12_timeline.txt", "12_wire", Setup::Alone).section("3."),
+    Transcript::new("12_checksums.txt", "12_wire", Setup::Alone).section("4."),
+    Transcript::new("12_syn.txt", "12_wire", Setup::Alone)
+        .args(&["--packet", "1"])
+        .section("Packet 1"),
+    Transcript::new("12_michael.txt", "12_wire", Setup::Alone)
+        .args(&["--packet", "6"])
+        .section("Packet 6"),
+    Transcript::new("12_not_pcap.txt", "12_wire", Setup::Alone).args(&["Cargo.toml"]),
 ];
 
 /// 04_client's dialogue with the server.

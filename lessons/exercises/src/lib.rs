@@ -24,6 +24,7 @@ mod ex03;
 mod ex04;
 mod ex05;
 mod ex06;
+mod ex12;
 pub mod profile;
 pub mod shipped;
 pub mod wrong;
@@ -112,6 +113,7 @@ pub fn exercises() -> Vec<&'static Exercise> {
         ex04::ALL,
         ex05::ALL,
         ex06::ALL,
+        ex12::ALL,
     ]
     .into_iter()
     .flatten()

@@ -1,0 +1,1412 @@
+//! Lesson 12: unpacking real parcels.
+//!
+//! Lesson 01 *built* a parcel: `Michael` inside TCP inside IPv4 inside a link frame, byte
+//! by byte. This lesson reads the parcels that really crossed the loopback when
+//! `04_client` talked to `03_server`, from a capture file, and unpacks every layer with
+//! the same code that built lesson 01's (`src/parcel.rs`): link, IP, TCP with its
+//! options, the data. Then it follows the conversation: sequence numbers counted from
+//! each side's start, windows with their scale, both checksums checked, and a timeline
+//! of every segment from the handshake to TIME_WAIT.
+//!
+//! Run it:
+//!
+//! ```text
+//! cargo run --example 12_wire                    # the capture shipped with the lessons
+//! cargo run --example 12_wire -- --packet 6      # one packet in full: Michael
+//! cargo run --example 12_wire -- my.pcap         # a capture of your own
+//! cargo build --examples && sudo target/debug/examples/12_wire --live   # capture one (Linux)
+//! ```
+//!
+//! The shipped capture, `lessons/captures/dialogue.pcap`, was made on Linux 6.18 with
+//! `tcpdump -i lo -w lessons/captures/dialogue.pcap --immediate-mode port 1234` running
+//! (as root) while `cargo run --example 03_server` and `cargo run --example 04_client`
+//! ran in two other terminals, and stopped with Ctrl-C two seconds after the client
+//! ended. To make your own, do the same with a file name of your own, then give the
+//! file to this lesson.
+
+use colored::Colorize;
+use std::io::{self, Read};
+use std::net::IpAddr;
+use tcp_lessons::args::{Args, usage_error};
+use tcp_lessons::note;
+use tcp_lessons::parcel::{
+    ACK, Capture, FIN, Ip, Link, NotTcp, Packet, RST, SYN, TcpChecksum, TcpOption, mac,
+    unknown_link_type,
+};
+use tcp_lessons::say::{self, fail, heading};
+
+/// The capture shipped with the lessons, decoded when no FILE is given.
+const SAMPLE: &str = "lessons/captures/dialogue.pcap";
+/// Its bytes, inside this program: it runs from any directory.
+const SAMPLE_BYTES: &[u8] = include_bytes!("captures/dialogue.pcap");
+/// The largest file this lesson reads: captures of a few conversations are a few KiB.
+const MAX_FILE: u64 = 16 << 20;
+/// With --live: the server's pause after each message, the article's `time.sleep(1)`.
+const PAUSE_MS: u64 = 1000;
+/// A pure ACK sent this long after the segment it acknowledges was delayed on
+/// purpose: half of Linux's shortest delayed-ACK timer, 40 ms (`TCP_DELACK_MIN`).
+const DELAYED_ACK_NS: i64 = 20_000_000;
+/// Characters of data shown on a line of the timeline.
+const SHOW_TEXT: usize = 18;
+
+fn usage() -> String {
+    indoc::formatdoc! {"
+        usage: 12_wire [FILE] [OPTIONS]
+
+        Reads a capture of a TCP conversation (classic pcap, as `tcpdump -w` writes it),
+        unpacks every packet layer by layer with lesson 01's code, and draws the
+        conversation as a timeline, from the handshake to TIME_WAIT.
+
+        arguments:
+          FILE            the capture to read, or `-` for standard input (default
+                          {SAMPLE}, 04_client talking to 03_server)
+
+        options:
+          --packet N      show packet N in full (numbered from 1, as tcpdump counts),
+                          every field and its bytes, as lesson 01 draws its parcel
+          --live          capture a conversation yourself: run 03_server and 04_client on
+                          a free port and capture it on lo with an AF_PACKET socket (Linux,
+                          root or CAP_NET_RAW; `cargo build --examples` first)
+          --pause-ms MS   with --live, the server's pause after each message (default {PAUSE_MS})
+          --save FILE     with --live, also write the capture to FILE (for tcpdump -r or
+                          Wireshark)
+          -h, --help      show this text
+
+        examples:
+          cargo run --example 12_wire
+          cargo run --example 12_wire -- --packet 6
+          cargo run --example 12_wire -- capture.pcap
+          sudo tcpdump -i lo -c 20 -w - port 1234 | cargo run --example 12_wire -- -
+          cargo run --example 12_wire -- --live --save mine.pcap
+    "}
+}
+
+fn main() {
+    let mut args = Args::from_env(&usage());
+    // 0: every packet, in short. Packets are numbered from 1, as tcpdump counts.
+    let packet: usize = args.value("--packet", 0);
+    let live = args.flag("--live");
+    let pause_ms: u64 = args.value("--pause-ms", PAUSE_MS);
+    let save: String = args.value("--save", String::new());
+    let save = (!save.is_empty()).then_some(save);
+    let file = args.positional();
+    if !live && save.is_some() {
+        args.refuse("--save writes what --live captured: give --live too");
+    }
+    if live && file.is_some() {
+        args.refuse("--live captures a conversation itself: give it no FILE");
+    }
+    args.finish();
+
+    let (name, bytes) = if live {
+        live_or_sample(pause_ms, save.as_deref())
+    } else {
+        read_input(file.as_deref())
+    };
+    let capture = Capture::read(&bytes).unwrap_or_else(|bad| fail(format!("{name}: {bad}")));
+    let mut seen = decode(&name, &capture);
+    let conversations = follow(&mut seen);
+    if packet > 0 {
+        show_one(&name, &seen, &conversations, packet);
+    } else {
+        show_file(&name, &bytes, &capture);
+        show_packets(&seen, &conversations);
+        let last_acks = show_timelines(&seen, &conversations);
+        show_checksums(&seen, &last_acks);
+    }
+}
+
+/// The capture's name and bytes: the file, standard input, or the shipped sample.
+fn read_input(file: Option<&str>) -> (String, Vec<u8>) {
+    let Some(file) = file else {
+        return (SAMPLE.into(), SAMPLE_BYTES.to_vec());
+    };
+    let (name, reader): (String, Box<dyn Read>) = if file == "-" {
+        ("standard input".into(), Box::new(io::stdin()))
+    } else {
+        match std::fs::File::open(file) {
+            Ok(opened) => (file.into(), Box::new(opened)),
+            Err(err) => fail(format!(
+                "cannot read {file}: {err} (tcpdump -i lo -w {file} port 1234 makes one)"
+            )),
+        }
+    };
+    // One more byte than the limit: a larger file is refused, not cut.
+    let mut bytes = Vec::new();
+    if let Err(err) = reader.take(MAX_FILE + 1).read_to_end(&mut bytes) {
+        fail(format!("cannot read {name}: {err}"));
+    }
+    if bytes.len() as u64 > MAX_FILE {
+        fail(format!(
+            "{name} is larger than {} MiB: this lesson reads captures of a few \
+             conversations; keep the first packets with tcpdump -r {name} -c 100 -w small.pcap",
+            MAX_FILE >> 20
+        ));
+    }
+    (name, bytes)
+}
+
+/// One packet of the capture, decoded.
+struct Seen {
+    /// Counted from 1, as tcpdump and Wireshark count.
+    number: usize,
+    /// Nanoseconds after the first packet of the capture.
+    time: i64,
+    /// The TCP segment, or what else the packet was.
+    decoded: Result<Segment, String>,
+}
+
+/// A TCP segment of the capture, and where it belongs.
+struct Segment {
+    packet: Packet,
+    /// Which of the conversations (see [`follow`]), and whether its client sent it.
+    conversation: usize,
+    from_client: bool,
+}
+
+// ANCHOR: decode
+/// Decodes every packet; stops with one line at the first that contradicts itself.
+fn decode(name: &str, capture: &Capture) -> Vec<Seen> {
+    if !Link::KNOWN
+        .iter()
+        .any(|(known, _)| *known == capture.link_type)
+    {
+        fail(format!("{name}: {}", unknown_link_type(capture.link_type)));
+    }
+    let start = capture.records.first().map_or(0, |r| capture.time_ns(r));
+    let mut seen = Vec::new();
+    for (i, record) in capture.records.iter().enumerate() {
+        let decoded = match Packet::parse(capture.link_type, &record.data) {
+            Ok(packet) => Ok(Segment {
+                packet,
+                conversation: 0,
+                from_client: false,
+            }),
+            Err(NotTcp::Other(what)) => Err(what),
+            Err(NotTcp::Malformed(why)) => {
+                // A capture may keep only the start of each packet (tcpdump -s).
+                let cut = record.data.len() < record.original_len as usize;
+                let hint = if cut {
+                    format!(
+                        "; only {} of its {} bytes were captured: capture again with \
+                         tcpdump -s 0",
+                        record.data.len(),
+                        record.original_len
+                    )
+                } else {
+                    String::new()
+                };
+                fail(format!(
+                    "{name}: packet {} (byte {} of the file): {why}{hint}",
+                    i + 1,
+                    record.offset
+                ))
+            }
+        };
+        // Times in a damaged file may run backwards: no overflow, whatever they say.
+        let time = i128::from(capture.time_ns(record)) - i128::from(start);
+        seen.push(Seen {
+            number: i + 1,
+            time: time.clamp(i64::MIN.into(), i64::MAX.into()) as i64,
+            decoded,
+        });
+    }
+    seen
+}
+// ANCHOR_END: decode
+
+/// One TCP connection of the capture: who is who, and where each side counts from.
+struct Conversation {
+    client: Endpoint,
+    server: Endpoint,
+    /// Whether the capture holds the client's SYN. Without it, who is who is a guess
+    /// (the client has the higher port), and each side counts from the first segment
+    /// seen.
+    handshake: bool,
+}
+
+/// One end of a conversation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Endpoint {
+    ip: IpAddr,
+    port: u16,
+    /// Its initial sequence number (ISN), from its SYN: its bytes are numbered from
+    /// ISN + 1.
+    isn: Option<u32>,
+    /// The window scale its SYN announced (RFC 7323).
+    scale: Option<u8>,
+}
+
+impl Endpoint {
+    fn new(ip: IpAddr, port: u16) -> Endpoint {
+        Endpoint {
+            ip,
+            port,
+            isn: None,
+            scale: None,
+        }
+    }
+
+    fn is(&self, ip: IpAddr, port: u16) -> bool {
+        self.ip == ip && self.port == port
+    }
+
+    fn address(&self) -> String {
+        match self.ip {
+            IpAddr::V4(ip) => format!("{ip}:{}", self.port),
+            IpAddr::V6(ip) => format!("[{ip}]:{}", self.port),
+        }
+    }
+}
+
+/// Sorts the segments into conversations, and finds each side's ISN and window
+/// scale. The side that sends a SYN without ACK is the client.
+fn follow(seen: &mut [Seen]) -> Vec<Conversation> {
+    let mut conversations: Vec<Conversation> = Vec::new();
+    for segment in seen.iter_mut().filter_map(|s| s.decoded.as_mut().ok()) {
+        let (ip, tcp) = (&segment.packet.ip, &segment.packet.tcp);
+        let (src, dst) = ((ip.src(), tcp.src_port), (ip.dst(), tcp.dst_port));
+        let found = conversations.iter().position(|c| {
+            (c.client.is(src.0, src.1) && c.server.is(dst.0, dst.1))
+                || (c.server.is(src.0, src.1) && c.client.is(dst.0, dst.1))
+        });
+        let index = found.unwrap_or_else(|| {
+            let syn = tcp.flags & (SYN | ACK) == SYN;
+            let (client, server) = if syn || tcp.src_port > tcp.dst_port {
+                (src, dst)
+            } else {
+                (dst, src)
+            };
+            conversations.push(Conversation {
+                client: Endpoint::new(client.0, client.1),
+                server: Endpoint::new(server.0, server.1),
+                handshake: syn,
+            });
+            conversations.len() - 1
+        });
+        let conversation = &mut conversations[index];
+        segment.conversation = index;
+        segment.from_client = conversation.client.is(src.0, src.1);
+        let sender = if segment.from_client {
+            &mut conversation.client
+        } else {
+            &mut conversation.server
+        };
+        if tcp.has(SYN) {
+            sender.isn = Some(tcp.seq);
+            sender.scale = tcp.options.iter().find_map(|option| match option {
+                TcpOption::WindowScale(shift) => Some(*shift),
+                _ => None,
+            });
+        } else if sender.isn.is_none() {
+            // No SYN seen: the first byte seen is called byte 1.
+            sender.isn = Some(tcp.seq.wrapping_sub(1));
+        }
+    }
+    conversations
+}
+
+impl Conversation {
+    fn sender(&self, segment: &Segment) -> &Endpoint {
+        if segment.from_client {
+            &self.client
+        } else {
+            &self.server
+        }
+    }
+
+    fn receiver(&self, segment: &Segment) -> &Endpoint {
+        if segment.from_client {
+            &self.server
+        } else {
+            &self.client
+        }
+    }
+
+    // ANCHOR: relative
+    /// The segment's sequence number counted from its sender's ISN: its first data
+    /// byte is byte 1 of the sender's stream. Numbers wrap around at 2^32.
+    fn seq(&self, segment: &Segment) -> u32 {
+        let isn = self.sender(segment).isn.unwrap_or(0);
+        segment.packet.tcp.seq.wrapping_sub(isn)
+    }
+
+    /// The acknowledgment number counted from the *receiver's* ISN: the next byte of
+    /// the other side's stream this side expects. Only meaningful with ACK set.
+    fn ack(&self, segment: &Segment) -> Option<u32> {
+        let isn = self.receiver(segment).isn?;
+        let tcp = &segment.packet.tcp;
+        tcp.has(ACK).then(|| tcp.ack.wrapping_sub(isn))
+    }
+    // ANCHOR_END: relative
+
+    // ANCHOR: window
+    /// The window in bytes, and how it follows from the field. A SYN's window is never
+    /// scaled; after it, each side's window is shifted by the scale that side
+    /// announced, if both sides announced one (RFC 7323, section 2).
+    fn window(&self, segment: &Segment) -> (u64, String) {
+        let tcp = &segment.packet.tcp;
+        let raw = u64::from(tcp.window);
+        if tcp.has(SYN) {
+            return (raw, format!("{raw} (never scaled in a SYN)"));
+        }
+        match (self.client.scale, self.server.scale) {
+            (Some(_), Some(_)) => {
+                // RFC 7323 caps the shift at 14.
+                let shift = self.sender(segment).scale.unwrap_or(0).min(14);
+                let bytes = raw << shift;
+                (bytes, format!("{raw} × 2^{shift} = {bytes}"))
+            }
+            _ if self.handshake => (
+                raw,
+                format!("{raw} (not scaled: one side did not offer it)"),
+            ),
+            _ => (raw, format!("{raw} (scale unknown: no handshake captured)")),
+        }
+    }
+    // ANCHOR_END: window
+
+    fn name(&self, segment: &Segment) -> &'static str {
+        if segment.from_client {
+            "client"
+        } else {
+            "server"
+        }
+    }
+}
+
+/// How far a segment moves its sender's sequence numbers: its data, plus one for a SYN
+/// and one for a FIN, which count as one byte each.
+fn seq_len(packet: &Packet) -> u32 {
+    packet.payload.len() as u32 + u32::from(packet.tcp.has(SYN)) + u32::from(packet.tcp.has(FIN))
+}
+
+fn show_file(name: &str, file: &[u8], capture: &Capture) {
+    heading("1. The capture file");
+    let order = if capture.big_endian { "big" } else { "little" };
+    let unit = if capture.nanoseconds {
+        "nanoseconds"
+    } else {
+        "microseconds"
+    };
+    let link = Link::KNOWN
+        .iter()
+        .find(|(number, _)| *number == capture.link_type)
+        .map_or("unknown", |(_, link)| link);
+    let span = capture
+        .records
+        .last()
+        .zip(capture.records.first())
+        .map_or(0, |(last, first)| {
+            capture.time_ns(last).saturating_sub(capture.time_ns(first))
+        });
+    // Capture::read has checked that the file holds its 24-byte header.
+    let (size, magic) = (file.len(), tcp_lessons::parcel::hex(&file[..4]));
+    say::out_text(&format!(
+        "  {name}: {size} bytes of classic pcap\n  \
+         magic number    {magic}: numbers {order}-endian, times in {unit}\n  \
+         version         {}.{}\n  \
+         snap length     {} (the most bytes kept of each packet)\n  \
+         link type       {} = {link}\n  \
+         packets         {}, over {} s\n",
+        capture.version.0,
+        capture.version.1,
+        capture.snaplen,
+        capture.link_type,
+        capture.records.len(),
+        seconds(span as i64),
+    ));
+}
+
+/// Every packet as its nested layers, one line each, and a first line that reads as
+/// tcpdump's does.
+fn show_packets(seen: &[Seen], conversations: &[Conversation]) {
+    heading("2. Every packet, layer by layer");
+    note!(
+        "seq and ack count from each side's first sequence number (its ISN), as tcpdump\n\
+         and Wireshark show them; a SYN shows the ISN itself. win is the field as sent."
+    );
+    for s in seen {
+        let when = format!("#{:<3} {} s", s.number, seconds(s.time));
+        let segment = match &s.decoded {
+            Ok(segment) => segment,
+            Err(what) => {
+                say::out_text(&format!("{when}  not a TCP segment: {what}\n"));
+                continue;
+            }
+        };
+        let c = &conversations[segment.conversation];
+        let (packet, tcp) = (&segment.packet, &segment.packet.tcp);
+        let to = if segment.from_client {
+            "client → server"
+        } else {
+            "server → client"
+        };
+        let seq = c.seq(segment);
+        let seq = if tcp.has(SYN) {
+            format!("seq 0 (ISN {})", tcp.seq)
+        } else if packet.payload.is_empty() {
+            format!("seq {seq}")
+        } else {
+            format!(
+                "seq {seq}:{}",
+                seq.wrapping_add(packet.payload.len() as u32)
+            )
+        };
+        let ack = c
+            .ack(segment)
+            .map(|a| format!("  ack {a}"))
+            .unwrap_or_default();
+        say::out_text(&format!(
+            "{when}  {to}  {}  {seq}{ack}  win {}  length {}\n",
+            tcp.tcpdump_flags(),
+            tcp.window,
+            packet.payload.len()
+        ));
+        say::out_text(&layers(c, segment));
+    }
+}
+
+/// The four layers of a segment, nested, a line each.
+fn layers(c: &Conversation, segment: &Segment) -> String {
+    let packet = &segment.packet;
+    let link = match &packet.link {
+        Link::Ethernet {
+            dst,
+            src,
+            ethertype,
+        } => format!(
+            "{} · {} → {} · EtherType 0x{ethertype:04x}",
+            packet.link.name(),
+            mac(src),
+            mac(dst)
+        ),
+        Link::Null { .. } => format!(
+            "{} · address family {}",
+            packet.link.name(),
+            packet.link.null_family()
+        ),
+        Link::Sll { packet_type, .. } => {
+            format!("{} · packet type {packet_type}", packet.link.name())
+        }
+        Link::Sll2 {
+            interface,
+            packet_type,
+            ..
+        } => format!(
+            "{} · interface {interface} · packet type {packet_type}",
+            packet.link.name()
+        ),
+    };
+    let ip = match &packet.ip {
+        Ip::V4(h) => format!(
+            "IPv4 · {} → {} · {} bytes · TTL {} · ID {}{} · checksum {}",
+            h.src,
+            h.dst,
+            h.total_len,
+            h.ttl,
+            h.identification,
+            if h.dont_fragment() { " · DF" } else { "" },
+            if h.checksum_ok() {
+                "correct".to_string()
+            } else {
+                format!("wrong (should be 0x{:04x})", h.checksum_should_be())
+            }
+        ),
+        Ip::V6(h) => format!(
+            "IPv6 · {} → {} · {} bytes after the header · hop limit {}",
+            h.src, h.dst, h.payload_len, h.hop_limit
+        ),
+    };
+    let tcp = &packet.tcp;
+    let tcp_line = format!(
+        "TCP · {} → {} · {}-byte header · {} · win {} · checksum {}",
+        tcp.src_port,
+        tcp.dst_port,
+        tcp.header_len(),
+        tcp.flag_names(),
+        c.window(segment).1,
+        checksum_word(packet)
+    );
+    let options: Vec<String> = tcp.options.iter().map(TcpOption::describe).collect();
+    let data = if packet.payload.is_empty() {
+        "data · none".to_string()
+    } else {
+        format!(
+            "data · {} bytes · {}",
+            packet.payload.len(),
+            quoted(&packet.payload, 64)
+        )
+    };
+    let mut text = format!(
+        "{} {}\n{} {} {}\n{} {} {} {}\n",
+        "┌─".blue(),
+        link.blue(),
+        "│".blue(),
+        "┌─".green(),
+        ip.green(),
+        "│".blue(),
+        "│".green(),
+        "┌─".yellow(),
+        tcp_line.yellow()
+    );
+    let bars = format!("{} {} {}", "│".blue(), "│".green(), "│".yellow());
+    if !options.is_empty() {
+        let line = format!("options: {}", options.join(", "));
+        text.push_str(&format!("{bars} {}\n", line.yellow()));
+    }
+    if packet.missing() > 0 {
+        let line = format!("{} bytes not captured (the snap length)", packet.missing());
+        text.push_str(&format!("{bars} {}\n", line.yellow()));
+    }
+    text.push_str(&format!("{bars} {} {}\n", "┌─".magenta(), data.magenta()));
+    text
+}
+
+/// What the TCP checksum turned out to be, in a word or three.
+fn checksum_word(packet: &Packet) -> String {
+    match packet.tcp_checksum() {
+        TcpChecksum::Correct => "correct".into(),
+        TcpChecksum::Partial { .. } => "partial".into(),
+        TcpChecksum::Incorrect { should_be } => format!("wrong (should be 0x{should_be:04x})"),
+        TcpChecksum::NotCaptured => "not checked (not all captured)".into(),
+    }
+}
+
+/// Columns between the client's bar and the server's, in the timeline.
+const WIDTH: usize = 46;
+
+/// Draws each conversation; returns the numbers of the packets that acknowledged a
+/// conversation's last FIN.
+fn show_timelines(seen: &[Seen], conversations: &[Conversation]) -> Vec<usize> {
+    let mut last_acks = Vec::new();
+    for (index, c) in conversations.iter().enumerate() {
+        if conversations.len() == 1 {
+            heading("3. The conversation");
+        } else {
+            heading(format!(
+                "3.{} The conversation of {}",
+                index + 1,
+                c.client.address()
+            ));
+        }
+        let segments: Vec<(&Seen, &Segment)> = seen
+            .iter()
+            .filter_map(|s| s.decoded.as_ref().ok().map(|segment| (s, segment)))
+            .filter(|(_, segment)| segment.conversation == index)
+            .collect();
+        last_acks.extend(timeline(c, &segments));
+    }
+    last_acks
+}
+
+// ANCHOR: timeline
+/// The conversation as a ladder: the client on the left, the server on the right, an
+/// arrow for each segment, the phases named, and what each segment means on its right.
+fn timeline(c: &Conversation, segments: &[(&Seen, &Segment)]) -> Option<usize> {
+    if !c.handshake {
+        note!("The capture holds no SYN: it began after the handshake.");
+    }
+    let client = format!("client {}", c.client.address());
+    let server = format!("server {}", c.server.address());
+    let gap = (WIDTH + 2).saturating_sub(client.chars().count() + server.chars().count());
+    say::out_text(&format!(
+        "{:17}{client}{}{server}\n",
+        "",
+        " ".repeat(gap.max(1))
+    ));
+    let mut story = Story::default();
+    for (i, (seen, segment)) in segments.iter().enumerate() {
+        let (phase, meaning) = story.tell(c, &segments[..i], seen, segment);
+        if let Some(phase) = phase {
+            say::out_text(&format!(
+                "{:17}│{}│\n",
+                "",
+                format!("{phase:^WIDTH$}").bold()
+            ));
+        }
+        let line = format!(
+            "#{:<3} {:>10}  {}  {meaning}",
+            seen.number,
+            seconds(seen.time),
+            arrow(&label(c, segment), segment.from_client)
+        );
+        say::out_text(&format!("{}\n", line.trim_end()));
+    }
+    story.sum_up();
+    story.last_ack
+}
+
+/// What a segment says, short enough for its arrow.
+fn label(c: &Conversation, segment: &Segment) -> String {
+    let (packet, tcp) = (&segment.packet, &segment.packet.tcp);
+    let seq = c.seq(segment);
+    let ack = c
+        .ack(segment)
+        .map(|a| format!(" ack {a}"))
+        .unwrap_or_default();
+    let fin = if tcp.has(FIN) { " FIN" } else { "" };
+    if tcp.has(SYN) {
+        let syn = if tcp.has(ACK) { "SYN ACK" } else { "SYN" };
+        format!("{syn} seq {seq}{ack}")
+    } else if tcp.has(RST) {
+        format!("RST seq {seq}{ack}")
+    } else if !packet.payload.is_empty() {
+        let end = seq.wrapping_add(packet.payload.len() as u32);
+        format!("{} {seq}:{end}{fin}", quoted(&packet.payload, SHOW_TEXT))
+    } else if tcp.has(FIN) {
+        format!("FIN seq {seq}{ack}")
+    } else {
+        format!("ACK{}", ack.trim_start_matches(" ack"))
+    }
+}
+
+/// `label` on an arrow from the client's bar to the server's, or back.
+fn arrow(label: &str, to_server: bool) -> String {
+    let dashes = WIDTH.saturating_sub(label.chars().count() + 4).max(1);
+    let line = "─".repeat(dashes);
+    if to_server {
+        format!("│─ {label} {line}▶│")
+    } else {
+        format!("│◀{line} {label} ─│")
+    }
+}
+
+/// What the timeline has seen so far, to name what comes next.
+#[derive(Default)]
+struct Story {
+    /// When the client's SYN was seen.
+    syn: Option<i64>,
+    /// When the handshake's last ACK was seen.
+    connected: Option<i64>,
+    /// When the client last sent data, and what.
+    client_data: Option<(i64, String)>,
+    server_spoke: bool,
+    /// Who sent a FIN (the client?), and when.
+    fins: Vec<(bool, i64)>,
+    /// The packet that acknowledged the last FIN.
+    last_ack: Option<usize>,
+    /// The acknowledgment number each side sent last: client, server.
+    acked: [Option<u32>; 2],
+    /// How long each reply took after the name it answers.
+    replies: Vec<i64>,
+    delayed: Vec<i64>,
+}
+
+impl Story {
+    /// The phase that starts with this segment, if one does, and what it means.
+    fn tell(
+        &mut self,
+        c: &Conversation,
+        before: &[(&Seen, &Segment)],
+        seen: &Seen,
+        segment: &Segment,
+    ) -> (Option<String>, String) {
+        let (now, number) = (seen.time, seen.number);
+        let (packet, tcp) = (&segment.packet, &segment.packet.tcp);
+        let side = c.name(segment);
+        let ack = c.ack(segment);
+        let new_ack = ack.is_some() && self.acked[usize::from(!segment.from_client)] != ack;
+        self.acked[usize::from(!segment.from_client)] = ack;
+        if tcp.has(RST) {
+            return (
+                Some("reset".into()),
+                format!("the {side} aborts the connection"),
+            );
+        }
+        if tcp.has(SYN) {
+            let mss = tcp.options.iter().find_map(|o| match o {
+                TcpOption::Mss(mss) => Some(format!(", MSS {mss}")),
+                _ => None,
+            });
+            let scale = c.sender(segment).scale.map(|s| format!(", scale {s}"));
+            let offers = format!("{}{}", mss.unwrap_or_default(), scale.unwrap_or_default());
+            if tcp.has(ACK) {
+                return (None, format!("handshake 2/3{offers}"));
+            }
+            self.syn = Some(now);
+            return (
+                Some("three-way handshake".into()),
+                format!("handshake 1/3{offers}"),
+            );
+        }
+        if !packet.payload.is_empty() {
+            return self.data(segment, now, new_ack);
+        }
+        if tcp.has(FIN) {
+            self.fins.push((segment.from_client, now));
+            return match self.fins.as_slice() {
+                [_] => (
+                    Some("the close: a FIN and its ACK each way".into()),
+                    format!("the {side} closes first"),
+                ),
+                [(_, first), ..] => (
+                    None,
+                    format!("the {side} closes too, {} later", duration(now - first)),
+                ),
+                [] => (None, String::new()),
+            };
+        }
+        // A bare ACK.
+        if let (None, Some(syn), true) = (self.connected, self.syn, segment.from_client) {
+            self.connected = Some(now);
+            return (
+                None,
+                format!("handshake 3/3: connected in {}", duration(now - syn)),
+            );
+        }
+        let Some(acked) = acknowledged(before, segment) else {
+            return (None, "ACK of nothing new (a window update?)".into());
+        };
+        let delay = now - acked;
+        let mut meaning = if delay >= DELAYED_ACK_NS {
+            self.delayed.push(delay);
+            format!("delayed ACK, {} later", duration(delay))
+        } else {
+            format!("ACK at once, {} later", duration(delay))
+        };
+        if let [(first, _), (second, _)] = self.fins[..] {
+            if segment.from_client == first && first != second && self.last_ack.is_none() {
+                self.last_ack = Some(number);
+                meaning = format!("last ACK: the {side} enters TIME_WAIT");
+            }
+        }
+        (None, meaning)
+    }
+
+    /// A segment that carries data.
+    fn data(&mut self, segment: &Segment, now: i64, new_ack: bool) -> (Option<String>, String) {
+        let text = quoted(&segment.packet.payload, SHOW_TEXT);
+        if segment.from_client {
+            self.client_data = Some((now, text.clone()));
+            let meaning = if new_ack && self.server_spoke {
+                "carries the ACK of the reply: no bare ACK".into()
+            } else {
+                String::new()
+            };
+            return (Some(format!("the client sends {text}")), meaning);
+        }
+        let first = !self.server_spoke;
+        self.server_spoke = true;
+        match &self.client_data {
+            None if first => {
+                let after = self
+                    .connected
+                    .map(|at| format!("{} after the handshake", duration(now - at)));
+                (
+                    Some("the server speaks first".into()),
+                    after.unwrap_or_default(),
+                )
+            }
+            None => (None, String::new()),
+            Some((then, name)) => {
+                let took = now - then;
+                self.replies.push(took);
+                let pause = if took >= 500_000_000 {
+                    ": the pause"
+                } else {
+                    ""
+                };
+                (None, format!("{} after {name}{pause}", duration(took)))
+            }
+        }
+    }
+
+    /// Says what the whole conversation showed.
+    fn sum_up(&self) {
+        if let (Some(least), Some(most)) = (self.replies.iter().min(), self.replies.iter().max()) {
+            note!(
+                "Each reply came {} to {} after the name it answers: the server's pause\n\
+                 after each read (the article's time.sleep(1)). The ACKs did not wait: the\n\
+                 kernels send them, not the programs.",
+                duration(*least),
+                duration(*most)
+            );
+        }
+        for delay in &self.delayed {
+            note!(
+                "A delayed ACK, {} after what it acknowledges: with nothing to send, Linux\n\
+                 holds a bare ACK back (40 ms at least) in case data can carry it.",
+                duration(*delay)
+            );
+        }
+        match self.fins[..] {
+            [(first, _), ..] if self.last_ack.is_some() => {
+                let (first, second) = if first {
+                    ("client", "server")
+                } else {
+                    ("server", "client")
+                };
+                note!(
+                    "The {first} sent the first FIN, so after its last ACK its end waits in\n\
+                     TIME_WAIT: 60 s on Linux (RFC 9293 asks for twice the maximum segment\n\
+                     lifetime), so that a late segment cannot be taken for part of a new\n\
+                     connection between the same ports (`ss -tan state time-wait` shows it).\n\
+                     The {second}'s end was in CLOSE_WAIT from that FIN until its program\n\
+                     closed, then in LAST_ACK until the last ACK came: then it is gone."
+                );
+            }
+            _ => note!("The capture ends before both sides have closed and acknowledged."),
+        }
+    }
+}
+// ANCHOR_END: timeline
+
+/// When the segment that `ack` acknowledges was seen: the last one from the other
+/// side whose end is the number this ACK asks for next.
+fn acknowledged(before: &[(&Seen, &Segment)], ack: &Segment) -> Option<i64> {
+    let wanted = ack.packet.tcp.ack;
+    before
+        .iter()
+        .rev()
+        .filter(|(_, s)| s.from_client != ack.from_client && seq_len(&s.packet) > 0)
+        .find(|(_, s)| s.packet.tcp.seq.wrapping_add(seq_len(&s.packet)) == wanted)
+        .map(|(seen, _)| seen.time)
+}
+
+fn show_checksums(seen: &[Seen], last_acks: &[usize]) {
+    heading("4. Checksums, and what loopback changes");
+    let packets: Vec<&Packet> = seen
+        .iter()
+        .filter_map(|s| s.decoded.as_ref().ok())
+        .map(|segment| &segment.packet)
+        .collect();
+    let ipv4: Vec<bool> = packets
+        .iter()
+        .filter_map(|p| match &p.ip {
+            Ip::V4(h) => Some(h.checksum_ok()),
+            Ip::V6(_) => None,
+        })
+        .collect();
+    if !ipv4.is_empty() {
+        let right = ipv4.iter().filter(|ok| **ok).count();
+        note!(
+            "IPv4 header checksums: {right} of {} correct. The kernel computes this one in\n\
+             full for every packet it sends.",
+            ipv4.len()
+        );
+    }
+    let count = |wanted: fn(TcpChecksum) -> bool| {
+        packets.iter().filter(|p| wanted(p.tcp_checksum())).count()
+    };
+    let partial = count(|c| matches!(c, TcpChecksum::Partial { .. }));
+    note!(
+        "TCP checksums: {} correct, {partial} partial, {} wrong, {} not checked (data not\n\
+         captured), of {}.",
+        count(|c| c == TcpChecksum::Correct),
+        count(|c| matches!(c, TcpChecksum::Incorrect { .. })),
+        count(|c| c == TcpChecksum::NotCaptured),
+        packets.len()
+    );
+    if partial > 0 {
+        note!(
+            "\"Partial\": the field holds the sum of the pseudo-header alone (both addresses,\n\
+             the protocol, the length), not inverted. Linux leaves the rest of the sum to\n\
+             the network card when the card says it can do it (checksum offload): the card\n\
+             adds the header and the data and writes the result as the packet leaves. lo\n\
+             says it can, and nothing ever does it: the bytes never leave memory, and the\n\
+             receiving side takes them as checked. A capture sees each packet before any\n\
+             card: `tcpdump -vv` calls these \"incorrect\" and shows, after `->`, the value\n\
+             a card would have written (what --packet N calls \"whole\")."
+        );
+    }
+    let complete: Vec<usize> = seen
+        .iter()
+        .filter(|s| {
+            let packet = s.decoded.as_ref().map(|segment| &segment.packet);
+            packet.is_ok_and(|p| p.tcp_checksum() == TcpChecksum::Correct)
+        })
+        .map(|s| s.number)
+        .collect();
+    if partial > 0 && !complete.is_empty() {
+        let last_acks: Vec<String> = complete
+            .iter()
+            .filter(|n| last_acks.contains(n))
+            .map(|n| format!("#{n}"))
+            .collect();
+        if !last_acks.is_empty() {
+            note!(
+                "Complete: {}, the last ACK. Linux sends an ACK from TIME_WAIT, when the\n\
+                 connection has no full socket any more, through a control socket of its\n\
+                 own, and that path sums the whole segment itself.",
+                last_acks.join(", ")
+            );
+        }
+    }
+    let zero_macs = packets
+        .iter()
+        .filter(
+            |p| matches!(p.link, Link::Ethernet { src, dst, .. } if src == [0; 6] && dst == [0; 6]),
+        )
+        .count();
+    if zero_macs > 0 {
+        note!(
+            "{zero_macs} frames carry MAC addresses of all zeros: on lo no network card sends\n\
+             them, so there is no card's address to write."
+        );
+    }
+    let mut mss: Vec<String> = packets
+        .iter()
+        .flat_map(|p| &p.tcp.options)
+        .filter_map(|o| match o {
+            TcpOption::Mss(mss) => Some(mss.to_string()),
+            _ => None,
+        })
+        .collect();
+    mss.dedup();
+    if !mss.is_empty() {
+        note!(
+            "The SYNs announced MSS {}: the most data one segment may carry. Over lo\n\
+             (MTU 65536) IP bounds it first: 65535 − 40 = 65495 bytes for IPv4, 65536 −\n\
+             60 = 65476 for IPv6. Over standard Ethernet (MTU 1500) a SYN announces 1460.",
+            mss.join(" and ")
+        );
+    }
+}
+
+/// One packet in full, as lesson 01 draws its parcel, with the article's packings laid
+/// over it.
+fn show_one(name: &str, seen: &[Seen], conversations: &[Conversation], number: usize) {
+    let Some(s) = seen.get(number - 1) else {
+        usage_error(format!(
+            "--packet {number}: {name} holds {} packets",
+            seen.len()
+        ))
+    };
+    heading(format!("Packet {number} in full"));
+    let segment = match &s.decoded {
+        Ok(segment) => segment,
+        Err(what) => {
+            note!("Packet {number} is not a TCP segment: {what}.");
+            return;
+        }
+    };
+    let c = &conversations[segment.conversation];
+    let (packet, tcp) = (&segment.packet, &segment.packet.tcp);
+    let (side, other) = if segment.from_client {
+        ("client", "server")
+    } else {
+        ("server", "client")
+    };
+    note!(
+        "Seen {} s after the first packet, from the {side} {}\nto the {other} {}.",
+        seconds(s.time),
+        c.sender(segment).address(),
+        c.receiver(segment).address()
+    );
+    let seq = if tcp.has(SYN) {
+        format!(
+            "{} (the {side}'s ISN: its bytes are numbered from the next one)",
+            tcp.seq
+        )
+    } else {
+        format!(
+            "{} (relative {}: counted from the {side}'s ISN)",
+            tcp.seq,
+            c.seq(segment)
+        )
+    };
+    let ack = match c.ack(segment) {
+        Some(relative) => format!(
+            "{} (relative {relative}: the next byte it expects from the {other})",
+            tcp.ack
+        ),
+        None => format!("{} (no ACK flag: not used)", tcp.ack),
+    };
+    let window = match c.sender(segment).scale {
+        Some(shift) if !tcp.has(SYN) && c.window(segment).0 != u64::from(tcp.window) => {
+            format!(
+                "{} bytes (scale {shift}, from its SYN)",
+                c.window(segment).1
+            )
+        }
+        _ => c.window(segment).1,
+    };
+    let mut shown = vec![
+        ("sequence number", seq),
+        ("acknowledgment number", ack),
+        ("window", window),
+        ("checksum", tcp_checksum_text(packet)),
+    ];
+    if let Ip::V4(h) = &packet.ip {
+        let text = if h.checksum_ok() {
+            format!(
+                "0x{:04x} correct: the header sums to 0 (RFC 1071)",
+                h.checksum
+            )
+        } else {
+            format!(
+                "0x{:04x} wrong: should be 0x{:04x}",
+                h.checksum,
+                h.checksum_should_be()
+            )
+        };
+        shown.push(("header checksum", text));
+    }
+    say::out_text(&packet.render(&shown));
+    show_packings(packet, side);
+}
+
+fn tcp_checksum_text(packet: &Packet) -> String {
+    let field = packet.tcp.checksum;
+    match packet.tcp_checksum() {
+        TcpChecksum::Correct => format!("0x{field:04x} correct: with the pseudo-header, sums to 0"),
+        TcpChecksum::Partial { should_be } => {
+            format!("0x{field:04x} partial, the pseudo-header's sum (whole: 0x{should_be:04x})")
+        }
+        TcpChecksum::Incorrect { should_be } => {
+            format!("0x{field:04x} wrong: should be 0x{should_be:04x}")
+        }
+        TcpChecksum::NotCaptured => format!("0x{field:04x} (not checked: data not captured)"),
+    }
+}
+
+/// The article's three packings, laid over a real packet.
+fn show_packings(packet: &Packet, side: &str) {
+    let data = match packet.payload.len() {
+        0 => format!("none: no data, the {side}'s kernel sent this segment on its own"),
+        n => format!(
+            "the {n} bytes {}, all that\n  the {side} program wrote",
+            quoted(&packet.payload, 40)
+        ),
+    };
+    let tcp = &packet.tcp;
+    let options = tcp.header_len() - 20;
+    note!(
+        "The article's three packings, laid over this real parcel:\n\
+         - packing 1, the goods: {data};\n\
+         - TCP, which has no packing in the story: ports {} → {}, the byte numbers, the\n  \
+         ACK, the window, in {} bytes of header ({options} of options, which lesson 01's\n  \
+         parcel leaves out);\n\
+         - packing 2, the post office: the {}-byte IP header, {} → {};\n\
+         - packing 3, the vehicle: the {}-byte {} header{}.",
+        tcp.src_port,
+        tcp.dst_port,
+        tcp.header_len(),
+        packet.ip.header_len(),
+        packet.ip.src(),
+        packet.ip.dst(),
+        packet.link.len(),
+        packet.link.name(),
+        match packet.link {
+            Link::Ethernet { src, .. } if src == [0; 6] => {
+                ", MACs all zero:\n  on lo no card carries it"
+            }
+            _ => "",
+        }
+    );
+}
+
+/// Bytes as a quoted string, at most `most` characters of it.
+fn quoted(bytes: &[u8], most: usize) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    if text.chars().count() <= most {
+        format!("{text:?}")
+    } else {
+        let head: String = text.chars().take(most).collect();
+        format!("{head:?}…")
+    }
+}
+
+/// Nanoseconds as seconds, to the microsecond: `1.000149`.
+fn seconds(ns: i64) -> String {
+    let sign = if ns < 0 { "-" } else { "" };
+    let ns = ns.unsigned_abs();
+    format!(
+        "{sign}{}.{:06}",
+        ns / 1_000_000_000,
+        ns % 1_000_000_000 / 1000
+    )
+}
+
+/// A short span in the unit that suits it: `12 µs`, `45.8 ms`, `1.000 s`.
+fn duration(ns: i64) -> String {
+    let ns = ns.max(0) as f64;
+    if ns < 1e6 {
+        format!("{:.0} µs", ns / 1e3)
+    } else if ns < 1e9 {
+        format!("{:.1} ms", ns / 1e6)
+    } else {
+        format!("{:.3} s", ns / 1e9)
+    }
+}
+
+// ---- --live: capture a conversation yourself (Linux) -------------------------------
+
+/// Why --live did not capture.
+enum Live {
+    /// Not here: no privilege, or not Linux. The shipped sample is decoded instead.
+    Unavailable(String),
+    /// Something broke on the way: said in one line, exit 1.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    Failed(String),
+}
+
+/// The most --live waits beyond the server's pauses (four: three names and `exit`).
+#[cfg(target_os = "linux")]
+const LIVE_MARGIN_MS: u64 = 5000;
+
+/// Captures a conversation of 03_server and 04_client on lo; where that cannot be
+/// done, says how tcpdump would do it and decodes the shipped sample instead.
+fn live_or_sample(pause_ms: u64, save: Option<&str>) -> (String, Vec<u8>) {
+    match capture_live(pause_ms) {
+        Ok(capture) => {
+            let bytes = capture.to_bytes();
+            if let Some(file) = save {
+                if let Err(err) = std::fs::write(file, &bytes) {
+                    fail(format!("cannot write {file}: {err}"));
+                }
+                note!("Saved to {file}: `tcpdump -r {file} -nn` and Wireshark read it too.");
+            }
+            ("the live capture".into(), bytes)
+        }
+        Err(Live::Unavailable(why)) => {
+            say::error_line(format!(
+                "cannot capture: {why}. tcpdump does the same: `sudo tcpdump -i lo -w \
+                 FILE port 1234` while 03_server and 04_client talk. Decoding the \
+                 shipped sample, {SAMPLE}, instead"
+            ));
+            (SAMPLE.into(), SAMPLE_BYTES.to_vec())
+        }
+        Err(Live::Failed(why)) => fail(why),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn capture_live(_pause_ms: u64) -> Result<Capture, Live> {
+    Err(Live::Unavailable(
+        "--live uses an AF_PACKET socket, which only Linux has (on macOS, capture on lo0 \
+         with tcpdump; on Windows, with Wireshark and Npcap)"
+            .into(),
+    ))
+}
+
+// ANCHOR: live
+/// Starts 03_server on a free port, captures on lo while 04_client talks to it, and
+/// stops once both sides have closed.
+#[cfg(target_os = "linux")]
+fn capture_live(pause_ms: u64) -> Result<Capture, Live> {
+    use std::time::{Duration, Instant};
+    let socket = packet_socket()?;
+    let (server, port) = Started::server(pause_ms)?;
+    let failed = |err: io::Error| Live::Failed(format!("cannot filter the capture: {err}"));
+    socket
+        .attach_filter(&only_port(lo_index(), port))
+        .map_err(failed)?;
+    tcp_lessons::kernel!(
+        "an AF_PACKET socket listens on lo for TCP port {port}, where 03_server listens"
+    );
+    let client = Started::client(port)?;
+    let patience = Duration::from_millis(pause_ms.saturating_mul(4).saturating_add(LIVE_MARGIN_MS));
+    let capture = read_until_closed(&socket, port, Instant::now() + patience);
+    drop((client, server));
+    capture.map_err(|err| Live::Failed(format!("the capture failed: {err}")))
+}
+
+/// A socket that receives every frame, as the link layer hands it over: AF_PACKET,
+/// raw, for every protocol (ETH_P_ALL). To begin with it keeps nothing.
+#[cfg(target_os = "linux")]
+fn packet_socket() -> Result<socket2::Socket, Live> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    // The protocol goes in network byte order, as in the frames themselves.
+    let all = Protocol::from(i32::from((libc::ETH_P_ALL as u16).to_be()));
+    let socket = Socket::new(Domain::PACKET, Type::RAW, Some(all)).map_err(|err| {
+        if err.kind() == io::ErrorKind::PermissionDenied {
+            Live::Unavailable(format!(
+                "an AF_PACKET socket needs root or CAP_NET_RAW ({err})"
+            ))
+        } else {
+            Live::Failed(format!("cannot open an AF_PACKET socket: {err}"))
+        }
+    })?;
+    // Until the real filter is set, frames from everywhere would queue up: drop them.
+    let nothing = [socket2::SockFilter::new(
+        (libc::BPF_RET | libc::BPF_K) as u16,
+        0,
+        0,
+        0,
+    )];
+    socket
+        .attach_filter(&nothing)
+        .map_err(|err| Live::Failed(format!("cannot filter the capture: {err}")))?;
+    Ok(socket)
+}
+// ANCHOR_END: live
+
+// ANCHOR: filter
+/// The kernel runs this little program (classic BPF) on every frame and keeps only
+/// those it returns a length for: frames received on lo (not our own copy of what lo
+/// sends, which would show every packet twice), IPv4, TCP, not a fragment, from or to
+/// `port`. `tcpdump -d 'tcp port 1234'` prints the program tcpdump makes of its filter.
+#[cfg(target_os = "linux")]
+fn only_port(lo: u32, port: u16) -> Vec<socket2::SockFilter> {
+    use libc::{
+        BPF_ABS, BPF_B, BPF_H, BPF_IND, BPF_JEQ, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_LDX,
+        BPF_MSH, BPF_RET, BPF_W, SKF_AD_IFINDEX, SKF_AD_OFF, SKF_AD_PKTTYPE,
+    };
+    /// Linux's packet type for a frame this host sends (`<linux/if_packet.h>`).
+    const PACKET_OUTGOING: u32 = 4;
+    let op = |code: u32, jt: u8, jf: u8, k: u32| socket2::SockFilter::new(code as u16, jt, jf, k);
+    let extension = |which: i32| (SKF_AD_OFF + which) as u32;
+    // A jump says how many instructions to skip: `jt` if the test holds, `jf` if not.
+    vec![
+        op(BPF_LD | BPF_W | BPF_ABS, 0, 0, extension(SKF_AD_PKTTYPE)), //  0 A = packet type
+        op(BPF_JMP | BPF_JEQ | BPF_K, 14, 0, PACKET_OUTGOING),         //  1 sent by us? drop
+        op(BPF_LD | BPF_W | BPF_ABS, 0, 0, extension(SKF_AD_IFINDEX)), //  2 A = interface
+        op(BPF_JMP | BPF_JEQ | BPF_K, 0, 12, lo),                      //  3 not lo? drop
+        op(BPF_LD | BPF_H | BPF_ABS, 0, 0, 12),                        //  4 A = EtherType
+        op(BPF_JMP | BPF_JEQ | BPF_K, 0, 10, 0x0800),                  //  5 not IPv4? drop
+        op(BPF_LD | BPF_B | BPF_ABS, 0, 0, 14 + 9),                    //  6 A = IP protocol
+        op(BPF_JMP | BPF_JEQ | BPF_K, 0, 8, 6),                        //  7 not TCP? drop
+        op(BPF_LD | BPF_H | BPF_ABS, 0, 0, 14 + 6),                    //  8 A = fragment bits
+        op(BPF_JMP | BPF_JSET | BPF_K, 6, 0, 0x1fff),                  //  9 a fragment? drop
+        op(BPF_LDX | BPF_B | BPF_MSH, 0, 0, 14),                       // 10 X = IHL × 4
+        op(BPF_LD | BPF_H | BPF_IND, 0, 0, 14),                        // 11 A = source port
+        op(BPF_JMP | BPF_JEQ | BPF_K, 2, 0, u32::from(port)),          // 12 ours? keep
+        op(BPF_LD | BPF_H | BPF_IND, 0, 0, 14 + 2),                    // 13 A = destination port
+        op(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, u32::from(port)),          // 14 not ours? drop
+        op(BPF_RET | BPF_K, 0, 0, tcp_lessons::parcel::MAX_CAPTURED),  // 15 keep the frame
+        op(BPF_RET | BPF_K, 0, 0, 0),                                  // 16 drop it
+    ]
+}
+
+/// lo's interface index (`ip link` shows it first: 1).
+#[cfg(target_os = "linux")]
+fn lo_index() -> u32 {
+    std::fs::read_to_string("/sys/class/net/lo/ifindex")
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(1)
+}
+// ANCHOR_END: filter
+
+// ANCHOR: read_until_closed
+/// Reads frames until both sides have sent their FIN and the last one is
+/// acknowledged (or a RST came, or the time is up), each with the time it was read.
+#[cfg(target_os = "linux")]
+fn read_until_closed(
+    socket: &socket2::Socket,
+    port: u16,
+    deadline: std::time::Instant,
+) -> io::Result<Capture> {
+    use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+    socket.set_read_timeout(Some(Duration::from_millis(50)))?;
+    let mut capture = Capture::new(Link::ETHERNET);
+    // lo's MTU is 65536: any frame fits.
+    let mut buffer = vec![0; tcp_lessons::parcel::MAX_CAPTURED as usize];
+    let mut fins = 0;
+    while Instant::now() < deadline {
+        let n = match (&mut &*socket).read(&mut buffer) {
+            Ok(n) => n,
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue;
+            }
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        };
+        // The time the program read the frame: later than the kernel saw it by the
+        // time this loop took to come round (tcpdump asks the kernel for its time).
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let Ok(packet) = Packet::parse(Link::ETHERNET, &buffer[..n]) else {
+            continue;
+        };
+        if packet.tcp.src_port != port && packet.tcp.dst_port != port {
+            continue; // queued before the filter was set
+        }
+        capture.push(now.as_nanos() as u64, buffer[..n].to_vec());
+        let tcp = &packet.tcp;
+        fins += usize::from(tcp.has(FIN));
+        let last_ack = fins >= 2 && tcp.flags == ACK && packet.payload.is_empty();
+        if last_ack || tcp.has(RST) {
+            return Ok(capture);
+        }
+    }
+    note!(
+        "The capture stopped at its time limit before the conversation closed: the \
+         timeline ends early."
+    );
+    Ok(capture)
+}
+// ANCHOR_END: read_until_closed
+
+/// A lesson program this one started; stopped when dropped.
+#[cfg(target_os = "linux")]
+struct Started(std::process::Child);
+
+#[cfg(target_os = "linux")]
+impl Started {
+    /// The lesson program `name`, built beside this one.
+    fn command(name: &str) -> std::process::Command {
+        let file = format!("{name}{}", std::env::consts::EXE_SUFFIX);
+        let path = std::env::current_exe()
+            .map(|me| me.with_file_name(file))
+            .unwrap_or_default();
+        std::process::Command::new(path)
+    }
+
+    fn spawn(name: &str, mut command: std::process::Command) -> Result<Started, Live> {
+        command.spawn().map(Started).map_err(|err| {
+            Live::Failed(format!(
+                "cannot start {name} ({err}): it is built beside this lesson by \
+                 `cargo build --examples`"
+            ))
+        })
+    }
+
+    /// 03_server on a free port; returns it with its port, from its `listening on` line.
+    fn server(pause_ms: u64) -> Result<(Started, u16), Live> {
+        use std::io::BufRead;
+        use std::process::Stdio;
+        let mut command = Started::command("03_server");
+        command
+            .args(["127.0.0.1:0", "--pause-ms", &pause_ms.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut server = Started::spawn("03_server", command)?;
+        let stdout = server.0.stdout.take();
+        let mut lines = stdout.map(|out| io::BufReader::new(out).lines());
+        let port = lines.as_mut().and_then(|lines| {
+            lines.map_while(Result::ok).take(40).find_map(|line| {
+                let after = line.split("listening on ").nth(1)?;
+                let word = after.split_whitespace().next()?;
+                word.parse::<std::net::SocketAddr>()
+                    .ok()
+                    .map(|addr| addr.port())
+            })
+        });
+        let Some(port) = port else {
+            return Err(Live::Failed(
+                "03_server did not say where it listens".into(),
+            ));
+        };
+        // Read the rest of its log, so that it never waits for a full pipe.
+        if let Some(lines) = lines {
+            std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
+        }
+        Ok((server, port))
+    }
+
+    /// 04_client, talking to the server on `port`; what it prints is not shown.
+    fn client(port: u16) -> Result<Started, Live> {
+        let mut command = Started::command("04_client");
+        command
+            .arg(format!("127.0.0.1:{port}"))
+            .stdout(std::process::Stdio::null());
+        Started::spawn("04_client", command)
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for Started {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
