@@ -36,7 +36,7 @@ impl fmt::Display for FrameError {
             }
             FrameError::Truncated { got } => write!(
                 f,
-                "the connection closed in the middle of a message ({got} bytes of it came)"
+                "the connection closed in the middle of a message ({got} bytes had come)"
             ),
             FrameError::Io(err) => write!(f, "{err}"),
         }

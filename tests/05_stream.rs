@@ -168,7 +168,7 @@ fn every_trap_shows_and_both_framings_fix_it() {
             r#"[server] read_frame -> "张三""#,
             "[server] read_frame -> end of stream, between messages",
             "[server] read_frame -> error: the connection closed in the middle of a message \
-             (6 bytes of it came)",
+             (6 bytes had come)",
         ],
         "{out}"
     );
