@@ -155,6 +155,7 @@ fn main() {
     // Closing the listening socket: from now on the kernel answers new connections with
     // a reset ("connection refused"), and resets those still waiting in its queue.
     drop(listener);
+    // ANCHOR: exit_status
     let summary = shutdown(&shared);
     // A server whose log was lost must not report success: whoever started it would
     // never learn. The summary goes to stderr too, where it can still be read.
@@ -163,6 +164,7 @@ fn main() {
         fail(format!("the log could not be written to stdout; {summary}"));
     }
     // Returning from main ends the process, with exit status 0.
+    // ANCHOR_END: exit_status
 }
 // ANCHOR_END: main
 
@@ -816,12 +818,14 @@ fn converse(stream: &TcpStream, shared: &Shared, tally: &mut Tally) -> End {
     let limits = &shared.limits;
     // Lines come in through a buffered reader; each wait has its deadline (next_line).
     let mut lines = BufReader::new(Timed::new(stream, limits.read_timeout));
+    // ANCHOR: reply
     let reply = |text: &str| {
         // One deadline for the whole reply, however many writes it takes.
         let mut writer = Timed::new(stream, limits.write_timeout);
         framing::write_line(&mut writer, text.as_bytes())
             .map_err(|err| End::failed(err, End::SlowReply))
     };
+    // ANCHOR_END: reply
     if let Err(end) = reply("Welcome!") {
         return end;
     }
@@ -919,15 +923,26 @@ impl Timed<'_> {
 
 impl Read for Timed<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.stream.set_read_timeout(Some(self.left()?))?;
-        self.stream.read(buf).map_err(late_if_timer_ran_out)
+        loop {
+            self.stream.set_read_timeout(Some(self.left()?))?;
+            match self.stream.read(buf) {
+                // The socket's timer ran out: `left` says whether our deadline did.
+                Err(err) if timer_ran_out(&err) => continue,
+                done => return done,
+            }
+        }
     }
 }
 
 impl Write for Timed<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.stream.set_write_timeout(Some(self.left()?))?;
-        self.stream.write(buf).map_err(late_if_timer_ran_out)
+        loop {
+            self.stream.set_write_timeout(Some(self.left()?))?;
+            match self.stream.write(buf) {
+                Err(err) if timer_ran_out(&err) => continue,
+                done => return done,
+            }
+        }
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -946,16 +961,15 @@ fn is_late(err: &io::Error) -> bool {
     err.kind() == io::ErrorKind::TimedOut && err.raw_os_error().is_none()
 }
 
-/// The socket's timer was set to the time left, so when it runs out, so has our
-/// deadline. It says so with EAGAIN on Unix (WouldBlock), WSAETIMEDOUT on Windows
-/// (TimedOut).
-fn late_if_timer_ran_out(err: io::Error) -> io::Error {
-    let timer = if cfg!(windows) {
-        io::ErrorKind::TimedOut
+/// True for the error of a socket whose own timer ran out: EAGAIN on Unix
+/// (WouldBlock), WSAETIMEDOUT on Windows (TimedOut). The timer counts in the kernel's
+/// clock ticks, not exactly the time it was given: the deadline decides, not the timer.
+fn timer_ran_out(err: &io::Error) -> bool {
+    if cfg!(windows) {
+        err.kind() == io::ErrorKind::TimedOut
     } else {
-        io::ErrorKind::WouldBlock
-    };
-    if err.kind() == timer { late() } else { err }
+        err.kind() == io::ErrorKind::WouldBlock
+    }
 }
 // ANCHOR_END: deadline
 
