@@ -675,21 +675,16 @@ enum End {
 impl End {
     /// The line the client gets before we close, if any.
     fn last_words(&self, limits: &Limits) -> Option<String> {
+        let (idle, line) = (human(limits.read_timeout), human(limits.line_timeout));
         match self {
-            End::Idle => {
-                let idle = human(limits.read_timeout);
-                Some(format!("bye: nothing received for {idle}, closing"))
-            }
-            End::SlowLine => {
-                let line = human(limits.line_timeout);
-                Some(format!(
-                    "bye: a line took longer than {line} to arrive, closing"
-                ))
-            }
-            End::TooLong => {
-                let max = limits.max_line;
-                Some(format!("error: line longer than {max} bytes, closing"))
-            }
+            End::Idle => Some(format!("bye: nothing received for {idle}, closing")),
+            End::SlowLine => Some(format!(
+                "bye: a line took longer than {line} to arrive, closing"
+            )),
+            End::TooLong => Some(format!(
+                "error: line longer than {} bytes, closing",
+                limits.max_line
+            )),
             End::ShuttingDown => Some(GOING_DOWN.into()),
             _ => None,
         }
