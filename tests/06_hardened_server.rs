@@ -460,10 +460,13 @@ fn ctrl_c_with_no_client_wakes_the_accept_loop_and_exits() {
 
 #[test]
 fn ctrl_c_names_the_sessions_still_running_at_the_deadline() {
-    // With no grace at all, the connected session has no time to end: the server
-    // names it and exits all the same.
+    // A session blocked in a write (its client reads nothing) is not woken by the
+    // shutdown; it would end at its reply's deadline (10 s). With no grace at all the
+    // server names it and exits all the same. (An idle session would not do: woken at
+    // once, it may end within the moment the server looks.)
     let (mut server, addr) = server(&["--shutdown-grace-ms", "0"]);
-    let _client = welcomed(addr);
+    let mut hog = welcomed(addr);
+    flood(&mut hog);
     server.interrupt();
     server.expect("1 session still running at the deadline (#1)");
     assert_eq!(server.wait_exit().code(), Some(0));
