@@ -1,26 +1,19 @@
 //! # Lesson 06: a hardened server — what a real server adds to the article's
 //!
-//! The dialogue of lesson 03 (`Welcome!`, `Hello, NAME!`, `exit`), now one message per
-//! line as lesson 05 taught, with what the article's server needs before it faces
-//! clients it does not control:
+//! The dialogue of lesson 03 (`Welcome!`, `Hello, NAME!`, `exit`), one message per line
+//! as lesson 05 taught, made ready for clients it does not control:
 //!
-//! - **deadlines**: a client silent for 30 s between lines is told why and disconnected;
-//!   a line must arrive whole within 10 s of its first byte (a client trickling one byte
-//!   at a time, the "slowloris" attack, cannot hold a thread); a reply must be sent whole
-//!   within 10 s (a client that stops reading cannot either);
-//! - a **line limit**: a line over 4096 bytes gets an error and the connection closes,
-//!   so memory stays bounded whatever a client sends; a line that is not UTF-8 gets an
-//!   error reply and the session goes on, and a client's errors cannot flood the log;
-//! - a **session limit**: while 256 sessions run, one more client is told
-//!   `busy, try again later` and closed gently, and the 256 are not slowed; a limit this
-//!   machine cannot hold (threads, memory mappings, open files) is refused at startup;
-//! - **socket options**: a large backlog (1024) for bursts, `TCP_NODELAY` so that short
-//!   replies leave at once, a small send buffer so that stuck clients cannot pin the
-//!   kernel's memory, and TCP keepalive and `TCP_USER_TIMEOUT` on request;
-//! - a **graceful shutdown** on Ctrl-C, SIGTERM or SIGHUP: stop accepting, tell every
-//!   client, wait for the sessions to end (at most 5 s), print a summary and exit with
-//!   status 0 (1 if the log could not be written);
-//! - **logs** that number the sessions (`#1`, `#2`, ...) and count their messages.
+//! - **deadlines**: 30 s of silence between lines; 10 s for a whole line from its first
+//!   byte (a client trickling one byte at a time, "slowloris", cannot hold a thread);
+//!   10 s for a whole reply (nor can a client that stops reading);
+//! - a **line limit** (4096 bytes), an error reply to a line that is not UTF-8, and a
+//!   log that a client's errors cannot flood;
+//! - a **session limit** (256): one more client is told `busy, try again later` and
+//!   closed without a reset; a limit this machine cannot hold is refused at startup;
+//! - **socket options**: a backlog of 1024 for bursts, `TCP_NODELAY`, a small send
+//!   buffer, and TCP keepalive and `TCP_USER_TIMEOUT` on request;
+//! - a **graceful shutdown** on Ctrl-C, SIGTERM or SIGHUP: every client is told, the
+//!   sessions get 5 s to end, a summary, exit status 0 (1 if the log was lost).
 //!
 //! ```text
 //! cargo run --example 06_hardened_server
@@ -30,8 +23,7 @@
 //! ```
 
 use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
-use std::collections::HashMap;
-use std::fmt::Display;
+use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
@@ -40,8 +32,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 use tcp_lessons::args::{Args, usage_error};
+use tcp_lessons::ceiling::{self, Ceiling, thousands};
 use tcp_lessons::framing::{self, FrameError};
-use tcp_lessons::say::{self, OnBrokenStdout, explain, fail};
+use tcp_lessons::say::{self, OnBrokenStdout, Repeated, Role, explain, fail};
 use tcp_lessons::{kernel, server};
 
 // ANCHOR: defaults
@@ -76,8 +69,8 @@ const SHUTDOWN_GRACE_MS: u64 = 5000;
 const BUSY: &str = "busy, try again later";
 /// What every client receives when the server stops.
 const GOING_DOWN: &str = "server shutting down, bye";
-/// How long a last line may take to leave, and how long we read and throw away what a
-/// client still sends before we close (see `close_gently`).
+/// How long a last line may take to leave, and how long the doorman reads and throws
+/// away what a client still sends before it closes (see `close_gently`).
 const LINGER: Duration = Duration::from_secs(1);
 /// The longest timeout accepted: a day.
 const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
@@ -85,10 +78,12 @@ const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 /// How many of one session's errors are logged; the others are only counted.
 const LOGGED_ERRORS: u64 = 3;
-/// How many turned-away clients the doorman closes gently at once.
-const TURN_AWAY_CAP: usize = 32;
+/// How many clients the doorman closes gently at once.
+const DOORMAN_CAP: usize = 32;
 /// How often the doorman looks at the clients it is closing.
 const DOORMAN_TICK: Duration = Duration::from_millis(10);
+/// How long we wait for the log to reach stdout before the summary and the exit.
+const LOG_FLUSH: Duration = Duration::from_secs(1);
 
 fn usage() -> String {
     // Off by default: `0: off`, said from the constant.
@@ -134,6 +129,45 @@ fn usage() -> String {
     "}
 }
 
+// ANCHOR: main
+fn main() {
+    // A server keeps serving when its log cannot be written (stdout closed, or a full
+    // disk): the lines are dropped, stderr says so once, and the exit status tells.
+    say::on_broken_stdout(OnBrokenStdout::KeepGoing);
+    let limits = Limits::from_args();
+    // From here the log goes through a thread of its own: no session waits for stdout.
+    say::log_in_background();
+    let addr = limits.address;
+    let listener = listen(addr, limits.backlog).unwrap_or_else(|err| fail(explain(&err, addr)));
+    // Read once we listen, so that the listening socket counts among the open files.
+    let ceiling = ceiling::sessions(1);
+    limits.refuse_beyond(&ceiling);
+    // The port we asked for may be 0 ("any free port"): ask the socket which one it got.
+    let local = listener.local_addr().unwrap_or(addr);
+    let shared = Arc::new(Shared::new(limits, start_doorman()));
+    // The signals are caught before we say we listen: from then on they stop us gracefully.
+    stop_on_signals(&shared, local);
+    server!("listening on {local} (backlog {})", shared.limits.backlog);
+    shared.limits.describe(&ceiling);
+    server!("waiting for connections; Ctrl-C stops the server gracefully");
+
+    accept_loop(&listener, &shared);
+    // Closing the listening socket: from now on the kernel answers new connections with
+    // a reset ("connection refused"), and resets those still waiting in its queue.
+    drop(listener);
+    // ANCHOR: exit_status
+    let summary = shutdown(&shared);
+    // A server whose log was lost must not report success: whoever started it would
+    // never learn. The summary goes to stderr too, where it can still be read.
+    say::flush_log(LOG_FLUSH);
+    if say::stdout_failed() {
+        fail(format!("the log could not be written to stdout; {summary}"));
+    }
+    // Returning from main ends the process, with exit status 0.
+    // ANCHOR_END: exit_status
+}
+// ANCHOR_END: main
+
 // ANCHOR: limits
 /// Every limit of the server, from the command line.
 struct Limits {
@@ -157,18 +191,19 @@ struct Limits {
 impl Limits {
     fn from_args() -> Limits {
         let mut args = Args::from_env(&usage());
+        let ms = |value: u64| Duration::from_millis(value);
         let limits = Limits {
             backlog: args.value("--backlog", BACKLOG),
-            read_timeout: millis(args.value("--read-timeout-ms", READ_TIMEOUT_MS)),
-            line_timeout: millis(args.value("--line-timeout-ms", LINE_TIMEOUT_MS)),
-            write_timeout: millis(args.value("--write-timeout-ms", WRITE_TIMEOUT_MS)),
+            read_timeout: ms(args.value("--read-timeout-ms", READ_TIMEOUT_MS)),
+            line_timeout: ms(args.value("--line-timeout-ms", LINE_TIMEOUT_MS)),
+            write_timeout: ms(args.value("--write-timeout-ms", WRITE_TIMEOUT_MS)),
             max_line: args.value("--max-line", MAX_LINE),
             max_sessions: args.value("--max-sessions", MAX_SESSIONS),
             send_buffer: args.value("--send-buffer", SEND_BUFFER),
             nagle: args.flag("--nagle"),
             keepalive: Duration::from_secs(args.value("--keepalive-s", KEEPALIVE_S)),
-            user_timeout: millis(args.value("--user-timeout-ms", USER_TIMEOUT_MS)),
-            shutdown_grace: millis(args.value("--shutdown-grace-ms", SHUTDOWN_GRACE_MS)),
+            user_timeout: ms(args.value("--user-timeout-ms", USER_TIMEOUT_MS)),
+            shutdown_grace: ms(args.value("--shutdown-grace-ms", SHUTDOWN_GRACE_MS)),
             address: args.address(ADDRESS),
         };
         limits.refuse_unusable(&args);
@@ -188,127 +223,84 @@ impl Limits {
 
     /// Refuses a value the server cannot use, in one line that says why (exit 2).
     fn refuse_unusable(&self, args: &Args) {
-        let refuse = |bad: bool, why: String| {
-            if bad {
-                args.refuse(why)
-            }
-        };
-        let backlog = self.backlog;
-        let shorter = "a queue cannot be shorter than empty";
-        let largest = "Linux would take a negative length for its largest";
-        refuse(
-            backlog < 0,
-            format!("--backlog {backlog}: {shorter} ({largest})"),
-        );
+        if self.backlog < 0 {
+            let largest = "Linux would take a negative length for its largest";
+            let why = format!("a queue cannot be shorter than empty ({largest})");
+            args.refuse(format!("--backlog {}: {why}", self.backlog));
+        }
         for (flag, timeout) in [
             ("--read-timeout-ms", self.read_timeout),
             ("--line-timeout-ms", self.line_timeout),
             ("--write-timeout-ms", self.write_timeout),
         ] {
-            let never = "a timeout of 0 would mean no timeout at all; give at least 1";
-            refuse(timeout.is_zero(), format!("{flag} 0: {never}"));
-            let ms = timeout.as_millis();
-            refuse(
-                timeout > MAX_TIMEOUT,
-                format!("{flag} {ms}: more than a day; a timeout that long is none"),
-            );
+            if timeout.is_zero() {
+                let never = "a timeout of 0 would mean no timeout at all; give at least 1";
+                args.refuse(format!("{flag} 0: {never}"));
+            }
+            if timeout > MAX_TIMEOUT {
+                let ms = timeout.as_millis();
+                args.refuse(format!(
+                    "{flag} {ms}: more than a day; a timeout that long is none"
+                ));
+            }
         }
-        let none = "every line would be refused; give at least 1";
-        refuse(self.max_line == 0, format!("--max-line 0: {none}"));
-        let no_one = "every client would be turned away; give at least 1";
-        refuse(
-            self.max_sessions == 0,
-            format!("--max-sessions 0: {no_one}"),
-        );
-        let buffer = self.send_buffer;
-        refuse(
-            buffer < 0,
-            format!("--send-buffer {buffer}: a buffer holds 0 bytes or more"),
-        );
-        let linux = "--user-timeout-ms: TCP_USER_TIMEOUT is an option of Linux";
-        refuse(
-            !self.user_timeout.is_zero() && !cfg!(target_os = "linux"),
-            linux.into(),
-        );
-        if let Some((room, why)) = session_ceiling() {
-            let asked = self.max_sessions;
-            let fit = format!("at most {room} sessions fit in this process ({why})");
-            let over = format!("--max-sessions {asked}: {fit}; ask for fewer, or raise that limit");
-            refuse(asked > room, over);
+        if self.max_line == 0 {
+            args.refuse("--max-line 0: every line would be refused; give at least 1");
+        }
+        if self.max_sessions == 0 {
+            args.refuse("--max-sessions 0: every client would be turned away; give at least 1");
+        }
+        if self.send_buffer < 0 {
+            let bytes = self.send_buffer;
+            args.refuse(format!(
+                "--send-buffer {bytes}: a buffer holds 0 bytes or more"
+            ));
+        }
+        if !self.user_timeout.is_zero() && !cfg!(target_os = "linux") {
+            args.refuse("--user-timeout-ms: TCP_USER_TIMEOUT is an option of Linux");
         }
     }
-}
-
-fn millis(ms: u64) -> Duration {
-    Duration::from_millis(ms)
 }
 // ANCHOR_END: limits
 
 // ANCHOR: ceiling
-/// Each memory mapping a session's thread takes: its stack and the guard page below it,
-/// and the small stack Rust's stack-overflow handler runs on, with its own guard page
-/// (count the lines of /proc/PID/maps with 400 sessions running: about 4 more each).
-const MAPS_PER_THREAD: u64 = 4;
-/// Mappings kept for everything else: the program, its libraries, malloc's arenas.
-const MAPS_SPARE: u64 = 1024;
-/// Threads of our own besides the sessions: main, the signal handler's, the doorman.
-const OWN_THREADS: u64 = 3;
-/// Open files of our own besides the sessions' sockets: stdin, stdout, stderr, the
-/// listening socket, the turned-away clients, and a few to spare.
-const OWN_FILES: u64 = 16 + 2 * TURN_AWAY_CAP as u64;
-
-/// How many sessions this process can hold, and the limit that says so: each session
-/// is a thread and a socket, and Linux bounds both in four ways. `None` where /proc is
-/// missing (not Linux).
-fn session_ceiling() -> Option<(usize, String)> {
-    let mut ceilings = Vec::new();
-    // Past vm.max_map_count, a new thread cannot map its guard pages: std aborts the
-    // whole process (no error to handle, every session lost).
-    if let (Some(max), Some(used)) = (proc_number("/proc/sys/vm/max_map_count"), maps()) {
-        let room = max.saturating_sub(used + MAPS_SPARE) / MAPS_PER_THREAD;
-        let why = format!("vm.max_map_count is {max}, about {MAPS_PER_THREAD} per thread");
-        ceilings.push((room, why));
+impl Limits {
+    /// Refuses a session limit this machine cannot hold (exit 2). Past one of its
+    /// limits a new thread does not just fail: on Linux, out of memory mappings, std
+    /// aborts the whole process, every session with it (`src/ceiling.rs` says why).
+    fn refuse_beyond(&self, ceiling: &Ceiling) {
+        let (asked, room) = (self.max_sessions, ceiling.sessions);
+        if asked > room {
+            let why = ceiling.binding().unwrap_or("the machine's limits");
+            usage_error(format!(
+                "--max-sessions {asked}: at most {} sessions fit in this process, by the \
+                 lowest of its limits: {why}; ask for fewer, or raise that limit",
+                thousands(room)
+            ));
+        }
     }
-    // The threads of the whole machine.
-    if let Some(max) = proc_number("/proc/sys/kernel/threads-max") {
-        let why = format!("kernel.threads-max is {max}, for the whole machine");
-        ceilings.push((max.saturating_sub(OWN_THREADS), why));
-    }
-    // The processes and threads of this user (`ulimit -u`); Linux exempts root.
-    if let Some(max) = soft_limit("Max processes").filter(|_| !is_root()) {
-        let why = format!("RLIMIT_NPROC, ulimit -u, is {max} threads for this user");
-        ceilings.push((max.saturating_sub(OWN_THREADS), why));
-    }
-    // Open files (`ulimit -n`): a session holds its socket.
-    if let Some(max) = soft_limit("Max open files") {
-        let why = format!("RLIMIT_NOFILE, ulimit -n, is {max} open files");
-        ceilings.push((max.saturating_sub(OWN_FILES), why));
-    }
-    let (room, why) = ceilings.into_iter().min_by_key(|(room, _)| *room)?;
-    Some((usize::try_from(room).unwrap_or(usize::MAX), why))
 }
 // ANCHOR_END: ceiling
 
 // ANCHOR: describe
 impl Limits {
     /// Says what each limit is and what it protects against, one line each.
-    fn describe(&self) {
-        match tcp_lessons::sys::somaxconn() {
-            Some(cap) if cap < self.backlog => kernel!(
-                "net.core.somaxconn is {cap}: Linux cuts the backlog of {} to {cap}",
-                self.backlog
-            ),
-            Some(cap) => {
-                kernel!("net.core.somaxconn is {cap}: Linux would cut a larger backlog to that")
+    fn describe(&self, ceiling: &Ceiling) {
+        if let Some(cap) = tcp_lessons::sys::somaxconn() {
+            let backlog = self.backlog;
+            if cap < backlog {
+                kernel!(
+                    "net.core.somaxconn is {cap}: Linux cuts the backlog of {backlog} to {cap}"
+                );
+            } else {
+                kernel!("net.core.somaxconn is {cap}: Linux would cut a larger backlog to that");
             }
-            None => {}
         }
-        if let Some((room, why)) = session_ceiling() {
-            kernel!("at most {room} sessions fit in this process: {why}");
+        for limit in &ceiling.limits {
+            kernel!("{limit}");
         }
-        let read = human(self.read_timeout);
+        let (read, line) = (human(self.read_timeout), human(self.line_timeout));
         server!("read timeout {read}: a client silent that long between lines is disconnected");
-        let line = human(self.line_timeout);
         server!("line timeout {line}: a line must arrive whole within that long of its first byte");
         let write = human(self.write_timeout);
         server!("write timeout {write}: a reply must be sent whole within that long");
@@ -348,6 +340,67 @@ impl Limits {
 }
 // ANCHOR_END: describe
 
+// ANCHOR: listen
+/// Creates the listening socket step by step, as lesson 02 shows.
+fn listen(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // A restarted server binds its port again while old connections sit in TIME_WAIT.
+    // Not on Windows: there it lets a second program take a port in use (Microsoft's
+    // documentation), the very thing it prevents on Unix.
+    #[cfg(not(windows))]
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    // A burst of clients waits in the accept queue; when it is full Linux drops their
+    // SYNs, and each client waits a second or more to try again (lesson 02). Linux cuts
+    // the backlog to net.core.somaxconn (4096 since Linux 5.4, 128 before).
+    socket.listen(backlog)?;
+    Ok(socket.into())
+}
+// ANCHOR_END: listen
+
+// ANCHOR: ctrl_c
+/// On Ctrl-C (SIGINT), SIGTERM (what service managers and `docker stop` send) or
+/// SIGHUP (the terminal closed), sets `stopping` and wakes the accept loop. A second
+/// signal quits at once, without waiting for the sessions.
+fn stop_on_signals(shared: &Arc<Shared>, listening: SocketAddr) {
+    let shared = Arc::clone(shared);
+    let wake = wake_address(listening);
+    let handler = move || {
+        if shared.stopping.swap(true, SeqCst) {
+            server!("second signal: quitting without waiting for the sessions");
+            say::flush_log(Duration::from_millis(100));
+            // 130 = 128 + SIGINT, what a shell reports for a program stopped by Ctrl-C.
+            std::process::exit(130);
+        }
+        server!("signal to stop (Ctrl-C, SIGTERM or SIGHUP): stopping");
+        // The accept loop sleeps in accept() until a connection arrives; setting a flag
+        // does not wake it. So we connect to the server ourselves: accept() returns, the
+        // loop sees the flag and stops. Our connection is simply dropped.
+        if let Err(err) = TcpStream::connect_timeout(&wake, Duration::from_secs(1)) {
+            server!("cannot wake the accept loop ({err}); it stops at the next connection");
+        }
+    };
+    // ctrlc's `termination` feature (Cargo.toml) adds SIGTERM and SIGHUP to SIGINT.
+    if let Err(err) = ctrlc::set_handler(handler) {
+        fail(format!("cannot catch Ctrl-C: {err}"));
+    }
+}
+
+/// Where to connect to reach our own listening socket: its address, with loopback in
+/// place of "any address" (0.0.0.0 or ::). To listen, that means "every address of this
+/// machine"; as a destination it is not portable (Linux takes it, others refuse it).
+fn wake_address(listening: SocketAddr) -> SocketAddr {
+    let mut wake = listening;
+    if listening.ip().is_unspecified() {
+        match listening {
+            SocketAddr::V4(_) => wake.set_ip(Ipv4Addr::LOCALHOST.into()),
+            SocketAddr::V6(_) => wake.set_ip(Ipv6Addr::LOCALHOST.into()),
+        }
+    }
+    wake
+}
+// ANCHOR_END: ctrl_c
+
 // ANCHOR: shared
 /// What the accept loop, the sessions and the shutdown share.
 struct Shared {
@@ -356,9 +409,11 @@ struct Shared {
     stopping: AtomicBool,
     /// The live sessions by id, each with a second handle on its socket so that the
     /// shutdown can reach it. Its length is the number of sessions running.
-    live: Mutex<HashMap<u64, Arc<TcpStream>>>,
+    live: Mutex<BTreeMap<u64, Arc<TcpStream>>>,
     /// Notified each time a session ends, for the shutdown to wait on.
     ended: Condvar,
+    /// Where sockets go to be closed without a reset (see `close_gently`).
+    doorman: Doorman,
     counts: Counts,
 }
 
@@ -375,12 +430,13 @@ struct Counts {
 }
 
 impl Shared {
-    fn new(limits: Limits) -> Shared {
+    fn new(limits: Limits, doorman: Doorman) -> Shared {
         Shared {
             limits,
             stopping: AtomicBool::new(false),
-            live: Mutex::new(HashMap::new()),
+            live: Mutex::new(BTreeMap::new()),
             ended: Condvar::new(),
+            doorman,
             counts: Counts::default(),
         }
     }
@@ -392,7 +448,7 @@ impl Shared {
     /// The live sessions, locked. (A thread that panicked while holding the lock leaves
     /// it "poisoned"; every change to the map is a single insert or remove, so the map
     /// is still sound and we go on.)
-    fn live(&self) -> MutexGuard<'_, HashMap<u64, Arc<TcpStream>>> {
+    fn live(&self) -> MutexGuard<'_, BTreeMap<u64, Arc<TcpStream>>> {
         self.live.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -430,108 +486,13 @@ impl Drop for Slot {
 }
 // ANCHOR_END: shared
 
-// ANCHOR: main
-fn main() {
-    // A server keeps serving when its log cannot be written (stdout closed, or a full
-    // disk): the lines are dropped, stderr says so once, and the exit status tells.
-    say::on_broken_stdout(OnBrokenStdout::KeepGoing);
-    let limits = Limits::from_args();
-    let addr = limits.address;
-    let listener = listen(addr, limits.backlog).unwrap_or_else(|err| fail(explain(&err, addr)));
-    // The port we asked for may be 0 ("any free port"): ask the socket which one it got.
-    let local = listener.local_addr().unwrap_or(addr);
-    let shared = Arc::new(Shared::new(limits));
-    // The signals are caught before we say we listen: from then on they stop us gracefully.
-    stop_on_signals(&shared, local);
-    let doorman = start_doorman();
-    server!("listening on {local} (backlog {})", shared.limits.backlog);
-    shared.limits.describe();
-    server!("waiting for connections; Ctrl-C stops the server gracefully");
-
-    accept_loop(&listener, &shared, &doorman);
-    // Closing the listening socket: from now on the kernel answers new connections with
-    // a reset ("connection refused"), and resets those still waiting in its queue.
-    drop(listener);
-    let summary = shutdown(&shared);
-    // A server whose log was lost must not report success: whoever started it would
-    // never learn. The summary goes to stderr too, where it can still be read.
-    if say::stdout_failed() {
-        fail(format!("the log could not be written to stdout; {summary}"));
-    }
-    // Returning from main ends the process, with exit status 0.
-}
-// ANCHOR_END: main
-
-// ANCHOR: listen
-/// Creates the listening socket step by step, as lesson 02 shows.
-fn listen(addr: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    // Lets a restarted server bind its port again while old connections sit in
-    // TIME_WAIT, instead of failing with "Address already in use" for a minute. Not on
-    // Windows: there the option lets a second program take a port in use (Microsoft's
-    // documentation), the very thing it prevents on Unix.
-    #[cfg(not(windows))]
-    socket.set_reuse_address(true)?;
-    socket.bind(&addr.into())?;
-    // A burst of clients connecting at once waits in the accept queue while we accept
-    // them one by one. When the queue is full Linux drops their SYNs, and each of those
-    // clients waits a second or more before its kernel tries again (lesson 02). A queue
-    // of 1024 gives a burst room. Linux silently cuts the value to net.core.somaxconn
-    // (4096 since Linux 5.4, 128 before).
-    socket.listen(backlog)?;
-    Ok(socket.into())
-}
-// ANCHOR_END: listen
-
-// ANCHOR: ctrl_c
-/// On Ctrl-C (SIGINT), SIGTERM (what service managers and `docker stop` send) or
-/// SIGHUP (the terminal closed), sets `stopping` and wakes the accept loop. A second
-/// signal quits at once, without waiting for the sessions.
-fn stop_on_signals(shared: &Arc<Shared>, listening: SocketAddr) {
-    let shared = Arc::clone(shared);
-    let wake = wake_address(listening);
-    let handler = move || {
-        if shared.stopping.swap(true, SeqCst) {
-            server!("second signal: quitting without waiting for the sessions");
-            // 130 = 128 + SIGINT, what a shell reports for a program stopped by Ctrl-C.
-            std::process::exit(130);
-        }
-        server!("signal to stop (Ctrl-C, SIGTERM or SIGHUP): stopping");
-        // The accept loop sleeps in accept() until a connection arrives; setting a flag
-        // does not wake it. So we connect to the server ourselves: accept() returns, the
-        // loop sees the flag and stops. Our connection is simply dropped.
-        if let Err(err) = TcpStream::connect_timeout(&wake, Duration::from_secs(1)) {
-            server!("cannot wake the accept loop ({err}); it stops at the next connection");
-        }
-    };
-    // ctrlc's `termination` feature (Cargo.toml) adds SIGTERM and SIGHUP to SIGINT.
-    if let Err(err) = ctrlc::set_handler(handler) {
-        fail(format!("cannot catch Ctrl-C: {err}"));
-    }
-}
-
-/// Where to connect to reach our own listening socket: its address, with loopback in
-/// place of "any address" (0.0.0.0 or ::). To listen, that means "every address of this
-/// machine"; as a destination it is not portable (Linux takes it, others refuse it).
-fn wake_address(listening: SocketAddr) -> SocketAddr {
-    let mut wake = listening;
-    match listening {
-        SocketAddr::V4(addr) if addr.ip().is_unspecified() => {
-            wake.set_ip(Ipv4Addr::LOCALHOST.into())
-        }
-        SocketAddr::V6(addr) if addr.ip().is_unspecified() => {
-            wake.set_ip(Ipv6Addr::LOCALHOST.into())
-        }
-        _ => {}
-    }
-    wake
-}
-// ANCHOR_END: ctrl_c
-
 // ANCHOR: accept_loop
 /// Accepts connections until a signal: a thread for each session while there is room,
 /// `busy, try again later` for a client beyond the limit.
-fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, doorman: &Doorman) {
+fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
+    // A failure that comes again and again is logged once, then counted.
+    let mut failed = Repeated::new(Role::Server);
+    let max = shared.limits.max_sessions;
     let mut next_id = 1;
     loop {
         let accepted = listener.accept();
@@ -544,29 +505,29 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, doorman: &Doorman) 
             Err(err) => {
                 // With "too many open files" the connection stays in the queue and the
                 // next accept fails at once: pause, so the loop does not spin.
-                server!("accept failed: {err}; still waiting");
+                let ms = ACCEPT_PAUSE.as_millis();
+                failed.say(format!("accept failed: {err}; trying again every {ms} ms"));
                 thread::sleep(ACCEPT_PAUSE);
                 continue;
             }
         };
+        failed.end();
         // One socket, two owners: the session's thread and the list of live sessions.
         let stream = Arc::new(stream);
         let Some((slot, running)) = Slot::take(shared, next_id, &stream) else {
             shared.counts.turned_away.fetch_add(1, SeqCst);
-            let max = shared.limits.max_sessions;
             server!("{peer} turned away: {max} of {max} sessions busy");
-            turn_away(stream, doorman);
+            turn_away(stream, shared);
             continue;
         };
-        let max = shared.limits.max_sessions;
         server!("#{next_id} {peer} connected ({running} of {max} sessions)");
-        start_session(stream, slot, shared, doorman);
+        start_session(stream, slot, shared);
         next_id += 1;
     }
 }
 
 /// Starts the session's thread; a client we cannot start one for is told `busy` too.
-fn start_session(stream: Arc<TcpStream>, slot: Slot, shared: &Shared, doorman: &Doorman) {
+fn start_session(stream: Arc<TcpStream>, slot: Slot, shared: &Shared) {
     let id = slot.id;
     let ours = Arc::clone(&stream);
     let started = thread::Builder::new()
@@ -581,46 +542,55 @@ fn start_session(stream: Arc<TcpStream>, slot: Slot, shared: &Shared, doorman: &
             // slot (the place is freed) and its handle on the socket: ours is the last.
             shared.counts.no_thread.fetch_add(1, SeqCst);
             server!("#{id} turned away: cannot start a thread ({err})");
-            turn_away(ours, doorman);
+            turn_away(ours, shared);
         }
     }
 }
+
+/// Tells a client to come back later, then closes gently. The accept loop does it
+/// itself, without waiting: a new socket's send buffer is empty, so the short line is
+/// copied into it at once.
+fn turn_away(stream: Arc<TcpStream>, shared: &Shared) {
+    let _ = framing::write_line(&mut &*stream, BUSY.as_bytes());
+    close_gently(stream, shared);
+}
 // ANCHOR_END: accept_loop
 
-// ANCHOR: turn_away
-/// Where the accept loop hands the sockets of the clients it turned away.
+// ANCHOR: close_gently
+/// Closes without destroying our last line. A socket closed with received bytes unread
+/// in it sends a reset (RST), not a FIN: what we wrote and has not left yet is lost, the
+/// client's next write fails, and on Windows (its documentation says) the client loses
+/// what it has not read yet. So our FIN follows the line at once (the client reads the
+/// line, then the end of the stream), and the doorman reads what the client still
+/// sends, for at most LINGER, before it closes.
+fn close_gently(stream: Arc<TcpStream>, shared: &Shared) {
+    let _ = stream.shutdown(Shutdown::Write);
+    // When the doorman's places are all taken the socket closes here, at once: the
+    // client has our line and FIN already (on Linux it reads both, then the reset).
+    let _ = shared.doorman.try_send(stream);
+}
+// ANCHOR_END: close_gently
+
+// ANCHOR: doorman
+/// Where sockets go to be closed gently.
 type Doorman = SyncSender<Arc<TcpStream>>;
 
-/// Tells a client to come back later, then leaves the closing to the doorman. The
-/// accept loop does it itself, without waiting: a new socket's send buffer is empty, so
-/// the short line is copied into it at once, and the FIN follows it.
-fn turn_away(stream: Arc<TcpStream>, doorman: &Doorman) {
-    let _ = framing::write_line(&mut &*stream, BUSY.as_bytes());
-    let _ = stream.shutdown(Shutdown::Write);
-    // The doorman has TURN_AWAY_CAP places: when they are all taken, the socket is
-    // closed here, at once. The client has its line and our FIN already; what it sent
-    // and we never read makes our kernel answer with a reset (see close_gently).
-    let _ = doorman.try_send(stream);
-}
-
-/// Starts the doorman: one thread that closes every turned-away client gently.
+/// Starts the doorman: one thread that closes gently every socket it is handed.
 fn start_doorman() -> Doorman {
-    let (doorman, arrivals) = mpsc::sync_channel(TURN_AWAY_CAP);
+    let (doorman, arrivals) = mpsc::sync_channel(DOORMAN_CAP);
     let started = thread::Builder::new()
         .name("doorman".into())
         .spawn(move || doorman_loop(arrivals));
     if let Err(err) = started {
-        server!("cannot start the doorman ({err}): turned-away clients are closed at once");
+        server!("cannot start the doorman ({err}): sockets close at once, perhaps with a reset");
     }
     doorman
 }
 
-/// Closing a socket with received bytes unread in it makes the kernel send a reset
-/// (close_gently tells why that hurts). A client turned away may have spoken first, so
-/// the doorman reads and throws away what arrives, until the client closes or LINGER
-/// has passed. It does so for all of them in one thread, without blocking on any:
-/// every tick it reads each socket in non-blocking mode. (An event loop does the same,
-/// woken by the kernel when a socket is ready instead of by a clock.)
+/// Reads and throws away what the clients still send, until each closes or LINGER has
+/// passed: all of them in one thread (a thread each would let a flood of refused clients
+/// cost us a thread each), never blocking on one: each tick it reads every socket in
+/// non-blocking mode. An event loop does the same, woken by the kernel instead of a clock.
 fn doorman_loop(arrivals: Receiver<Arc<TcpStream>>) {
     let mut closing: Vec<(Arc<TcpStream>, Instant)> = Vec::new();
     loop {
@@ -631,7 +601,7 @@ fn doorman_loop(arrivals: Receiver<Arc<TcpStream>>) {
             arrivals.recv_timeout(DOORMAN_TICK)
         };
         match arrival {
-            Ok(stream) if closing.len() < TURN_AWAY_CAP && stream.set_nonblocking(true).is_ok() => {
+            Ok(stream) if closing.len() < DOORMAN_CAP && stream.set_nonblocking(true).is_ok() => {
                 closing.push((stream, Instant::now() + LINGER));
             }
             Ok(_) | Err(RecvTimeoutError::Timeout) => {} // (no room: dropped, closed)
@@ -642,21 +612,18 @@ fn doorman_loop(arrivals: Receiver<Arc<TcpStream>>) {
     }
 }
 
-/// Reads and throws away what has arrived (64 KB at most, so that a client sending
+/// Reads and throws away what has arrived, 64 KB at most (so that a client sending
 /// without pause cannot keep the doorman from the others); false once the client has
 /// closed (or the socket failed), true while it may still send.
 fn still_sending(mut stream: &TcpStream) -> bool {
-    let mut sink = [0; 4096];
-    for _ in 0..16 {
-        match stream.read(&mut sink) {
-            Ok(0) => return false,
-            Ok(_) => continue,
-            Err(err) => return err.kind() == io::ErrorKind::WouldBlock,
-        }
+    let mut sink = [0; 64 * 1024];
+    match stream.read(&mut sink) {
+        Ok(0) => false,
+        Ok(_) => true,
+        Err(err) => err.kind() == io::ErrorKind::WouldBlock,
     }
-    true
 }
-// ANCHOR_END: turn_away
+// ANCHOR_END: doorman
 
 // ANCHOR: session
 /// One client's session, from welcome to close, in its own thread.
@@ -675,13 +642,12 @@ fn session(stream: Arc<TcpStream>, slot: Slot) {
         // A last line gets LINGER to leave: no longer, whatever the client does.
         let _ = framing::write_line(&mut Timed::new(&stream, LINGER), line.as_bytes());
     }
-    report(&end, &tally, shared);
+    tally.report(&end, shared);
     if let End::TooLong | End::SlowLine = end {
         // The client is in the middle of a line, and the rest of it is coming.
-        close_gently(&stream);
+        close_gently(stream, shared);
     }
-    // Here `stream` and `slot` are dropped: the socket's last handle closes (the client
-    // reads the end of the stream) and the place is free for another session.
+    // Dropping `slot` frees the place; the socket closes with its last handle.
 }
 
 /// How a session ended.
@@ -709,27 +675,60 @@ enum End {
 impl End {
     /// The line the client gets before we close, if any.
     fn last_words(&self, limits: &Limits) -> Option<String> {
+        let (idle, line) = (human(limits.read_timeout), human(limits.line_timeout));
         match self {
-            End::Idle => {
-                let idle = human(limits.read_timeout);
-                Some(format!("bye: nothing received for {idle}, closing"))
-            }
-            End::SlowLine => {
-                let line = human(limits.line_timeout);
-                Some(format!(
-                    "bye: a line took longer than {line} to arrive, closing"
-                ))
-            }
-            End::TooLong => {
-                let max = limits.max_line;
-                Some(format!("error: line longer than {max} bytes, closing"))
-            }
+            End::Idle => Some(format!("bye: nothing received for {idle}, closing")),
+            End::SlowLine => Some(format!(
+                "bye: a line took longer than {line} to arrive, closing"
+            )),
+            End::TooLong => Some(format!(
+                "error: line longer than {} bytes, closing",
+                limits.max_line
+            )),
             End::ShuttingDown => Some(GOING_DOWN.into()),
             _ => None,
         }
     }
-}
 
+    /// How the log tells this ending, `after` N messages; `Err` when it is an error.
+    fn logged(&self, limits: &Limits, after: &str) -> Result<String, String> {
+        let (idle, line) = (human(limits.read_timeout), human(limits.line_timeout));
+        let write = human(limits.write_timeout);
+        match self {
+            End::Exit => Ok(format!("closed {after} (the client sent exit)")),
+            End::ClientClosed => Ok(format!("closed {after} (the client closed)")),
+            End::ShuttingDown => Ok(format!("closed: server shutting down ({after})")),
+            End::ClosedMidLine => Err(format!("closed: the client left mid-line ({after})")),
+            End::Idle => Err(format!("timed out after {idle} idle ({after})")),
+            End::SlowLine => Err(format!(
+                "closed: a line took longer than {line} to arrive ({after})"
+            )),
+            End::TooLong => Err(format!("closed: line too long ({after})")),
+            End::SlowReply => Err(format!(
+                "closed: a reply took longer than {write} to send, the client is not \
+                 reading ({after})"
+            )),
+            // On Linux, ETIMEDOUT on a connection: keepalive probes went unanswered, or
+            // sent data stayed unacknowledged past TCP_USER_TIMEOUT. The machine is gone.
+            End::Failed(err) if err.kind() == io::ErrorKind::TimedOut => Err(format!(
+                "closed: the client stopped answering ({after}): {err}"
+            )),
+            End::Failed(err) => Err(format!("closed by an error {after}: {err}")),
+        }
+    }
+
+    /// `late` when `err` says one of our deadlines passed, `Failed` for any other error.
+    fn failed(err: io::Error, late: End) -> End {
+        if is_late(&err) {
+            late
+        } else {
+            End::Failed(err)
+        }
+    }
+}
+// ANCHOR_END: session
+
+// ANCHOR: tally
 /// One session's counts, and its share of the log.
 struct Tally {
     id: u64,
@@ -748,72 +747,44 @@ impl Tally {
             server!("#{} {what}", self.id);
         }
     }
-}
 
-/// Logs how the session ended, and counts it as an error when it was one.
-fn report(end: &End, tally: &Tally, shared: &Shared) {
-    let limits = &shared.limits;
-    let after = format!("after {}", count(tally.messages, "message"));
-    let (what, error) = match end {
-        End::Exit => (format!("closed {after} (the client sent exit)"), false),
-        End::ClientClosed => (format!("closed {after} (the client closed)"), false),
-        End::ShuttingDown => (format!("closed: server shutting down ({after})"), false),
-        End::ClosedMidLine => (format!("closed: the client left mid-line ({after})"), true),
-        End::Idle => {
-            let idle = human(limits.read_timeout);
-            (format!("timed out after {idle} idle ({after})"), true)
+    /// Logs how the session ended, with the count of errors not logged, and counts the
+    /// ending as an error when it was one.
+    fn report(&self, end: &End, shared: &Shared) {
+        let after = format!("after {}", count(self.messages, "message"));
+        let what = end.logged(&shared.limits, &after).unwrap_or_else(|error| {
+            shared.counts.errors.fetch_add(1, SeqCst);
+            error
+        });
+        match self.errors.saturating_sub(LOGGED_ERRORS) {
+            0 => server!("#{} {what}", self.id),
+            unlogged => {
+                let unlogged = count(unlogged, "more error");
+                server!("#{} {what}; {unlogged} not logged", self.id)
+            }
         }
-        End::SlowLine => {
-            let line = human(limits.line_timeout);
-            (
-                format!("closed: a line took longer than {line} to arrive ({after})"),
-                true,
-            )
-        }
-        End::TooLong => (format!("closed: line too long ({after})"), true),
-        End::SlowReply => {
-            let write = human(limits.write_timeout);
-            let what = format!(
-                "closed: a reply took longer than {write} to send, the client is not \
-                 reading ({after})"
-            );
-            (what, true)
-        }
-        // On Linux, ETIMEDOUT on a connection: keepalive probes went unanswered, or sent
-        // data stayed unacknowledged past TCP_USER_TIMEOUT. The client's machine is gone.
-        End::Failed(err) if err.kind() == io::ErrorKind::TimedOut => (
-            format!("closed: the client stopped answering ({after}): {err}"),
-            true,
-        ),
-        End::Failed(err) => (format!("closed by an error {after}: {err}"), true),
-    };
-    if error {
-        shared.counts.errors.fetch_add(1, SeqCst);
-    }
-    let unlogged = tally.errors.saturating_sub(LOGGED_ERRORS);
-    if unlogged > 0 {
-        let unlogged = count(unlogged, "more error");
-        server!("#{} {what}; {unlogged} not logged", tally.id);
-    } else {
-        server!("#{} {what}", tally.id);
     }
 }
-// ANCHOR_END: session
+// ANCHOR_END: tally
 
-// ANCHOR: tune
 /// The socket options of a connection.
 fn tune(socket: SockRef, limits: &Limits) -> io::Result<()> {
+    // ANCHOR: nodelay
     // TCP_NODELAY turns off Nagle's algorithm, which holds back a small segment while
     // earlier data is unacknowledged, hoping to merge it with more. Two replies in a
     // row (a client sent two lines at once): the second would wait for the ACK of the
     // first, which the client delays, hoping to send it with data: 40 ms on Linux.
     socket.set_tcp_nodelay(!limits.nagle)?;
+    // ANCHOR_END: nodelay
+    // ANCHOR: send_buffer
     // The send buffer holds what we wrote until the client acknowledges it. Linux lets
     // it grow to 4 MB (net.ipv4.tcp_wmem) for a client that does not read: 256 stuck
     // sessions could pin 1 GB of the kernel's memory. Our replies are a few KB at most.
     if limits.send_buffer > 0 {
         socket.set_send_buffer_size(limits.send_buffer as usize)?;
     }
+    // ANCHOR_END: send_buffer
+    // ANCHOR: keepalive
     // Keepalive: after a silence, the kernel sends probes (segments the client's kernel
     // must answer); when a machine has vanished none is answered, and after the last
     // one our next read fails with "timed out": 4 silences after the last word heard.
@@ -831,9 +802,9 @@ fn tune(socket: SockRef, limits: &Limits) -> io::Result<()> {
     if !limits.user_timeout.is_zero() {
         socket.set_tcp_user_timeout(Some(limits.user_timeout))?;
     }
+    // ANCHOR_END: keepalive
     Ok(())
 }
-// ANCHOR_END: tune
 
 // ANCHOR: converse
 /// The dialogue, one line each way: `Welcome!`, then `Hello, NAME!` for each line,
@@ -842,13 +813,16 @@ fn converse(stream: &TcpStream, shared: &Shared, tally: &mut Tally) -> End {
     let limits = &shared.limits;
     // Lines come in through a buffered reader; each wait has its deadline (next_line).
     let mut lines = BufReader::new(Timed::new(stream, limits.read_timeout));
+    // ANCHOR: reply
     let reply = |text: &str| {
         // One deadline for the whole reply, however many writes it takes.
         let mut writer = Timed::new(stream, limits.write_timeout);
         framing::write_line(&mut writer, text.as_bytes())
+            .map_err(|err| End::failed(err, End::SlowReply))
     };
-    if let Err(err) = reply("Welcome!") {
-        return End::failed(err, End::SlowReply);
+    // ANCHOR_END: reply
+    if let Err(end) = reply("Welcome!") {
+        return end;
     }
     loop {
         let line = match next_line(&mut lines, shared) {
@@ -872,12 +846,14 @@ fn converse(stream: &TcpStream, shared: &Shared, tally: &mut Tally) -> End {
                 format!("error: not UTF-8 ({problem}); send text")
             }
         };
-        if let Err(err) = reply(&text) {
-            return End::failed(err, End::SlowReply);
+        if let Err(end) = reply(&text) {
+            return end;
         }
     }
 }
+// ANCHOR_END: converse
 
+// ANCHOR: next_line
 /// The next line: first a wait of up to the read timeout for its first byte, then the
 /// line timeout for the whole line, however slowly its bytes come. `Err` says how the
 /// session ends instead.
@@ -911,18 +887,7 @@ fn next_line(lines: &mut BufReader<Timed<'_>>, shared: &Shared) -> Result<Vec<u8
         Err(FrameError::Io(err)) => Err(End::failed(err, End::SlowLine)),
     }
 }
-
-impl End {
-    /// `late` when `err` says a deadline passed, `Failed` for any other error.
-    fn failed(err: io::Error, late: End) -> End {
-        if is_late(&err) {
-            late
-        } else {
-            End::Failed(err)
-        }
-    }
-}
-// ANCHOR_END: converse
+// ANCHOR_END: next_line
 
 // ANCHOR: deadline
 /// A socket whose reads or writes must all be done by one deadline. The socket's own
@@ -941,11 +906,12 @@ impl Timed<'_> {
         Timed { stream, deadline }
     }
 
-    /// The time left, or the error that says the deadline has passed.
+    /// The time left, or the error that says the deadline has passed. (The socket
+    /// calls refuse a timeout of zero: to them it means "no timeout".)
     fn left(&self) -> io::Result<Duration> {
         match self.deadline.checked_duration_since(Instant::now()) {
             Some(left) if !left.is_zero() => Ok(left),
-            _ => Err(io::Error::new(io::ErrorKind::TimedOut, Late)),
+            _ => Err(late()),
         }
     }
 }
@@ -954,7 +920,7 @@ impl Read for Timed<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             self.stream.set_read_timeout(Some(self.left()?))?;
-            match (&*self.stream).read(buf) {
+            match self.stream.read(buf) {
                 // The socket's timer ran out: `left` says whether our deadline did.
                 Err(err) if timer_ran_out(&err) => continue,
                 done => return done,
@@ -967,7 +933,7 @@ impl Write for Timed<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         loop {
             self.stream.set_write_timeout(Some(self.left()?))?;
-            match (&*self.stream).write(buf) {
+            match self.stream.write(buf) {
                 Err(err) if timer_ran_out(&err) => continue,
                 done => return done,
             }
@@ -979,25 +945,20 @@ impl Write for Timed<'_> {
     }
 }
 
-/// The error of a deadline that has passed.
-#[derive(Debug)]
-struct Late;
-
-impl Display for Late {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("the deadline passed")
-    }
+/// The error of a deadline that has passed: made by us, so it carries no error number
+/// of the system. That tells it apart from the kernel's own "timed out" (ETIMEDOUT, on
+/// Linux: it gave up on the client, after keepalive or TCP_USER_TIMEOUT).
+fn late() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "the deadline passed")
 }
-
-impl std::error::Error for Late {}
 
 fn is_late(err: &io::Error) -> bool {
-    err.get_ref().is_some_and(|inner| inner.is::<Late>())
+    err.kind() == io::ErrorKind::TimedOut && err.raw_os_error().is_none()
 }
 
-/// True for the error a socket returns when its own timeout runs out: EAGAIN on Unix
-/// (WouldBlock), WSAETIMEDOUT on Windows (TimedOut). On Linux, TimedOut is something
-/// else: the kernel gave up on the client (keepalive, TCP_USER_TIMEOUT).
+/// True for the error of a socket whose own timer ran out: EAGAIN on Unix
+/// (WouldBlock), WSAETIMEDOUT on Windows (TimedOut). The timer counts in the kernel's
+/// clock ticks, not exactly the time it was given: the deadline decides, not the timer.
 fn timer_ran_out(err: &io::Error) -> bool {
     if cfg!(windows) {
         err.kind() == io::ErrorKind::TimedOut
@@ -1006,24 +967,6 @@ fn timer_ran_out(err: &io::Error) -> bool {
     }
 }
 // ANCHOR_END: deadline
-
-// ANCHOR: close_gently
-/// Closes without destroying our last line. Closing a socket while received bytes lie
-/// unread in it makes the kernel send a reset (RST) instead of a FIN. A reset throws
-/// away whatever we wrote that has not left yet; the client's next write fails; and on
-/// Windows (its documentation says) the client loses what it received but has not
-/// read. (Linux keeps it: the client reads our line, then "connection reset".) So we
-/// send our FIN after the line (the client reads the line, then the end of the stream),
-/// then read and throw away what the client still sends, for at most LINGER, and only
-/// then close.
-fn close_gently(stream: &TcpStream) {
-    let _ = stream.shutdown(Shutdown::Write);
-    let mut sink = [0; 4096];
-    let mut reader = Timed::new(stream, LINGER);
-    // Until the client closes too, or the time is up, or the socket fails.
-    while let Ok(1..) = reader.read(&mut sink) {}
-}
-// ANCHOR_END: close_gently
 
 // ANCHOR: shutdown
 /// After a signal to stop: ends every session, waits for them up to the grace period,
@@ -1034,17 +977,16 @@ fn shutdown(shared: &Shared) -> String {
     if live.is_empty() {
         server!("stopped accepting; no session is running");
     } else {
+        let sessions = count(live.len() as u64, "session");
         server!(
-            "stopped accepting; telling {} the server is going down (waiting up to {grace})",
-            count(live.len() as u64, "session")
+            "stopped accepting; telling {sessions} the server is going down (waiting up to {grace})"
         );
     }
     for stream in live.values() {
-        // Shutting down the reading side wakes a session blocked in read(): it returns
-        // end of stream (even in the middle of a line), the session sees `stopping`,
-        // says goodbye and closes. The session writes the goodbye itself, so it cannot
-        // land inside a reply. A session blocked in a write (its client does not read)
-        // stays blocked until the reply's deadline: the grace period bounds our wait.
+        // Shutting down the reading side wakes a session blocked in read(): it reads the
+        // end of the stream (even mid-line), sees `stopping`, and writes the goodbye
+        // itself, so that it cannot land inside a reply. A session blocked in a write
+        // waits for its reply's deadline: the grace period bounds our wait.
         let _ = stream.shutdown(Shutdown::Read);
     }
     // Wait (the lock released meanwhile) until every slot is dropped, or the deadline.
@@ -1053,6 +995,8 @@ fn shutdown(shared: &Shared) -> String {
         .wait_timeout_while(live, shared.limits.shutdown_grace, |live| !live.is_empty())
         .unwrap_or_else(PoisonError::into_inner);
 
+    // The sessions' last lines first: the summary closes the log.
+    say::flush_log(LOG_FLUSH);
     let counts = &shared.counts;
     let summary = format!(
         "summary: {} served, {}, {}; turned away busy: {} at the session limit, {} for \
@@ -1065,9 +1009,7 @@ fn shutdown(shared: &Shared) -> String {
     );
     server!("{summary}");
     if !live.is_empty() {
-        let mut ids: Vec<_> = live.keys().collect();
-        ids.sort();
-        let ids: Vec<_> = ids.iter().map(|id| format!("#{id}")).collect();
+        let ids: Vec<_> = live.keys().map(|id| format!("#{id}")).collect();
         server!(
             "{} still running at the deadline ({}), cut off as the server exits",
             count(ids.len() as u64, "session"),
@@ -1080,47 +1022,14 @@ fn shutdown(shared: &Shared) -> String {
 
 /// `30 s`, or `200 ms` when it is not whole seconds.
 fn human(duration: Duration) -> String {
-    let ms = duration.as_millis();
-    if ms >= 1000 && ms % 1000 == 0 {
-        format!("{} s", ms / 1000)
-    } else {
-        format!("{ms} ms")
+    match duration.as_millis() {
+        ms if ms >= 1000 && ms % 1000 == 0 => format!("{} s", ms / 1000),
+        ms => format!("{ms} ms"),
     }
 }
 
 /// `1 message`, `4 messages`.
 fn count(n: u64, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
-}
-
-// Facts Linux publishes under /proc, for `session_ceiling`.
-
-/// A number in a file of its own, such as /proc/sys/vm/max_map_count.
-fn proc_number(path: &str) -> Option<u64> {
-    std::fs::read_to_string(path).ok()?.trim().parse().ok()
-}
-
-/// How many memory mappings this process has: a line each in /proc/self/maps.
-fn maps() -> Option<u64> {
-    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
-    Some(maps.lines().count() as u64)
-}
-
-/// This process's soft limit named `name` in /proc/self/limits, such as
-/// `Max open files`; `None` when it is unlimited or unknown.
-fn soft_limit(name: &str) -> Option<u64> {
-    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
-    let line = limits.lines().find(|line| line.starts_with(name))?;
-    line[name.len()..].split_whitespace().next()?.parse().ok()
-}
-
-/// Whether this process runs as root (real user id 0, in /proc/self/status).
-fn is_root() -> bool {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let uid = status.lines().find_map(|line| line.strip_prefix("Uid:"));
-    uid.and_then(|ids| ids.split_whitespace().next()) == Some("0")
+    let s = if n == 1 { "" } else { "s" };
+    format!("{n} {what}{s}")
 }

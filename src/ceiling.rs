@@ -32,6 +32,8 @@ pub struct Ceiling {
     pub sessions: usize,
     /// One line per limit read: its name, its value, and how many sessions it leaves.
     pub limits: Vec<String>,
+    /// Which of `limits` gives `sessions`: the one that binds.
+    lowest: Option<usize>,
 }
 
 /// Reads this machine's limits (call it once the listening socket is open, so that the
@@ -42,6 +44,7 @@ pub fn sessions(descriptors: usize) -> Ceiling {
     let mut ceiling = Ceiling {
         sessions: usize::MAX,
         limits: Vec::new(),
+        lowest: None,
     };
     read_limits(&mut ceiling, descriptors.max(1));
     if ceiling.limits.is_empty() {
@@ -55,8 +58,17 @@ pub fn sessions(descriptors: usize) -> Ceiling {
 impl Ceiling {
     /// Notes one limit: `name value` leaves room for `room` sessions.
     fn limit(&mut self, room: usize, text: String) {
-        self.sessions = self.sessions.min(room);
+        if room < self.sessions {
+            self.sessions = room;
+            self.lowest = Some(self.limits.len());
+        }
         self.limits.push(text);
+    }
+
+    /// The line of the limit that binds (the one that gives [`Ceiling::sessions`]), to
+    /// say why a server cannot take more; `None` where no limit was read.
+    pub fn binding(&self) -> Option<&str> {
+        self.lowest.map(|i| self.limits[i].as_str())
     }
 }
 
@@ -243,6 +255,12 @@ mod tests {
                 .limits
                 .iter()
                 .any(|l| l.contains("vm.max_map_count"))
+        );
+        let binding = ceiling.binding().expect("a limit that binds");
+        assert!(
+            binding.contains(&format!("room for {}", thousands(ceiling.sessions))),
+            "{binding} does not give the ceiling {}",
+            ceiling.sessions
         );
     }
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{PATIENCE, Peer, Running, run, skip};
+use common::{PATIENCE, Peer, Running, Started, help_default, run, run_command, skip};
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Command, Stdio};
@@ -65,33 +65,27 @@ fn human_ms(ms: u64) -> String {
     }
 }
 
-/// Every option `--help` gives a default, with that default: `("--backlog", "1024")`.
-/// An option's text may go on over the next lines: they are read as one.
+/// Every option of `--help` that takes a value (`--backlog N`), with the default the
+/// help gives it: `("--backlog", "1024")`; `0: off` is read as `0`.
 fn help_defaults() -> Vec<(String, String)> {
     let help = run("06_hardened_server", &["--help"], "");
     assert_eq!(help.status.code(), Some(0), "{}", help.stderr);
-    let mut options: Vec<String> = Vec::new();
-    let mut open = false;
-    for line in help.stdout.lines() {
-        let text = line.trim_start();
-        if text.starts_with('-') {
-            options.push(text.to_string());
-            open = true;
-        } else if open && line.starts_with("          ") {
-            let option = options.last_mut().unwrap();
-            option.push(' ');
-            option.push_str(text);
-        } else {
-            open = false;
-        }
-    }
-    options
-        .iter()
-        .filter_map(|option| {
-            let flag = option.split_whitespace().next()?.to_string();
-            let after = option.split("(default ").nth(1)?;
-            let value = after.split([')', ':', ';']).next()?.trim().to_string();
-            Some((flag, value))
+    let takes_a_value = |line: &str| {
+        let mut words = line.split_whitespace();
+        let flag = words.next().filter(|flag| flag.starts_with("--"))?;
+        let value = words.next()?;
+        value
+            .chars()
+            .all(|c| c.is_ascii_uppercase())
+            .then(|| flag.to_string())
+    };
+    help.stdout
+        .lines()
+        .filter_map(|line| takes_a_value(line.trim_start()))
+        .map(|flag| {
+            let default = help_default(&help.stdout, &flag);
+            let value = default.split(':').next().unwrap().trim().to_string();
+            (flag, value)
         })
         .collect()
 }
@@ -371,10 +365,7 @@ fn a_reply_has_one_deadline_however_many_writes_it_takes() {
     let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
     socket.set_recv_buffer_size(256 * 1024).unwrap();
     socket.connect_timeout(&addr.into(), PATIENCE).unwrap();
-    let mut client = Peer {
-        stream: socket.into(),
-    };
-    client.stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut client = Peer::from_stream(socket.into());
     client.expect("Welcome!\n");
     let mut line = vec![b'x'; size];
     line.push(b'\n');
@@ -469,23 +460,16 @@ fn ctrl_c_with_no_client_wakes_the_accept_loop_and_exits() {
 
 #[test]
 fn ctrl_c_names_the_sessions_still_running_at_the_deadline() {
-    // With no grace at all, the connected session has no time to end: the server
-    // names it and exits all the same.
+    // A session blocked in a write (its client reads nothing) is not woken by the
+    // shutdown; it would end at its reply's deadline (10 s). With no grace at all the
+    // server names it and exits all the same. (An idle session would not do: woken at
+    // once, it may end within the moment the server looks.)
     let (mut server, addr) = server(&["--shutdown-grace-ms", "0"]);
-    let _client = welcomed(addr);
+    let mut hog = welcomed(addr);
+    flood(&mut hog);
     server.interrupt();
     server.expect("1 session still running at the deadline (#1)");
     assert_eq!(server.wait_exit().code(), Some(0));
-}
-
-/// A child process, killed when dropped (if the test fails before it ends).
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]
@@ -504,7 +488,7 @@ fn a_broken_stdout_does_not_stop_the_server_but_the_exit_status_tells() {
         } else {
             command.stdout(Stdio::piped());
         }
-        let mut child = Killed(command.spawn().unwrap());
+        let mut child = Started::spawn(command);
         let child = &mut child.0;
         drop(child.stdout.take()); // the reader has gone
         let (tx, stderr) = mpsc::channel();
@@ -523,8 +507,7 @@ fn a_broken_stdout_does_not_stop_the_server_but_the_exit_status_tells() {
                 Err(_) => thread::sleep(Duration::from_millis(10)),
             }
         };
-        stream.set_read_timeout(Some(PATIENCE)).unwrap();
-        let mut client = Peer { stream };
+        let mut client = Peer::from_stream(stream);
         client.expect("Welcome!\n");
         // A log line failed by now (a pipe takes lines until its reader has gone, so
         // this one may be the `connected` line); stderr says so, once.
@@ -601,18 +584,17 @@ fn a_session_limit_the_machine_cannot_hold_is_refused() {
         out.stderr
     );
     // Under `ulimit -n 200` the open files are the limit, and the line names them.
-    let binary = common::lesson("06_hardened_server");
-    let out = Command::new("sh")
+    let mut command = Command::new("sh");
+    command
         .args(["-c", "ulimit -n 200 && exec \"$0\" 127.0.0.1:0"])
-        .arg(binary)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+        .arg(common::lesson("06_hardened_server"));
+    let out = run_command(command, b"");
+    assert_eq!(out.status.code(), Some(2), "{}", out.stderr);
     assert!(
-        stderr.contains("--max-sessions 256")
-            && stderr.contains("RLIMIT_NOFILE, ulimit -n, is 200"),
-        "{stderr}"
+        out.stderr.contains("--max-sessions 256: at most")
+            && out.stderr.contains("RLIMIT_NOFILE 200"),
+        "under ulimit -n 200 the refusal should name the open-file limit: {}",
+        out.stderr
     );
 }
 
@@ -651,7 +633,7 @@ fn a_client_with_no_thread_to_spare_is_told_busy_and_counted_apart() {
     let mut hogs = Vec::new();
     for _ in 0..7 {
         match as_user(uid, "sleep").arg("10").spawn() {
-            Ok(hog) => hogs.push(Killed(hog)),
+            Ok(hog) => hogs.push(Started(hog)),
             Err(err) => return skip(&format!("cannot run a program as another user: {err}")),
         }
     }

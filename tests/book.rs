@@ -1082,7 +1082,8 @@ fn translated_texts() -> Vec<(PathBuf, String)> {
 fn the_chinese_edition_keeps_the_markdown_that_must_survive() {
     let mut lost = Vec::new();
     for entry in po_entries(&root().join("book/po/zh-CN.po")) {
-        if entry.msgstr.is_empty() {
+        // A fuzzy entry (its English changed since it was translated) is not used.
+        if entry.msgstr.is_empty() || entry.fuzzy {
             continue;
         }
         let targets = |text: &str| -> Vec<String> {

@@ -2,55 +2,215 @@
 
 use super::{Check, Conn, Exercise, Mismatch, Program, Server, WAIT, read_once};
 use socket2::SockRef;
-use std::io::{ErrorKind, Write};
+use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 
-pub const ALL: &[Exercise] = &[DEADLINE, CHAT];
+pub const ALL: &[Exercise] = &[RATE_LIMIT, CHAT];
 
-const DEADLINE: Exercise = Exercise {
-    name: "ex06_deadline",
+const RATE_LIMIT: Exercise = Exercise {
+    name: "ex06_rate_limit",
     lesson: "06_hardened_server",
-    task: "give every line a deadline: `too slow, bye` to a line not whole in time",
+    task: "at most 5 lines a second per client: `too fast: ...` to the sixth, then close",
     checks: &[
         Check {
-            what: "a line that comes in time is greeted: \"Michael\" gets \"Hello, Michael!\"",
+            what: "a line is greeted: \"Michael\" gets \"Hello, Michael!\"",
             hint: "keep the dialogue as it is: Welcome!, then Hello, NAME! for each line",
             run: greets,
         },
         Check {
-            what: "a client that sends nothing gets \"too slow, bye\" once its line's time \
-                   (--line-ms 1000) is up, and the connection closes",
-            hint: "when a read fails with a timeout (is_timeout: WouldBlock on Linux and \
-                   macOS, TimedOut on Windows), write `too slow, bye` and end the session",
-            run: silent_client,
+            what: "eight lines sent at once: the first five are greeted, the sixth gets \
+                   \"too fast: at most 5 lines a second, bye\" at once, and the connection \
+                   closes",
+            hint: "count the lines of the current second and, at the sixth, write TOO_FAST \
+                   and return from session(): the sixth line is refused, not the fifth, and \
+                   refused, not delayed (a sleep only slows the client down, and keeps a \
+                   thread waiting for it)",
+            run: the_sixth_is_refused,
         },
         Check {
-            what: "a line sent one byte every 100 ms, 4 s in all, gets \"too slow, bye\" \
-                   when its time is up, before it is whole",
-            hint: "a read timeout counts from the last byte that came: a client that sends \
-                   a byte at a time never trips it. Give the line a deadline (an Instant), \
-                   and before each read make the time left until it the socket's read \
-                   timeout: a struct of your own that implements Read, between the socket \
-                   and the BufReader, can do it. Checking the clock once the line has come \
-                   is too late: the thread has waited for all of it",
-            run: trickled_line,
+            what: "five lines, then a pause of 1.2 s, then five more: all ten are greeted",
+            hint: "a second after the current second began (Instant::elapsed), a new one \
+                   begins: start the count again, or a client that keeps to the rule is \
+                   cut off at its sixth line of the session",
+            run: the_count_starts_again,
         },
         Check {
-            what: "each line has a deadline of its own: ten lines, 250 ms apart (2.5 s in \
-                   all), are all greeted",
-            hint: "set a new deadline before each line, not one for the whole session: \
-                   reader.get_mut() reaches your reader inside the BufReader",
-            run: every_line_its_own,
-        },
-        Check {
-            what: "two lines sent in one write get two greetings",
-            hint: "make the BufReader once, for the whole session, and change the deadline \
-                   through reader.get_mut(): a new one per line throws away what the last \
-                   one read ahead (here, the second line)",
-            run: two_lines_at_once,
+            what: "two clients, three lines each at once: each gets its three greetings",
+            hint: "keep the count inside session(), a local variable of each client's \
+                   thread: a static (or any count outside session) is one count shared by \
+                   every client",
+            run: each_client_counts_alone,
         },
     ],
 };
+
+// ---- ex06_rate_limit ---------------------------------------------------------------
+
+/// The lines a client may send in one second.
+const PER_SECOND: usize = 5;
+/// What the sixth line of a second gets.
+const TOO_FAST: &str = "too fast: at most 5 lines a second, bye";
+
+/// Starts the server, connects and reads the welcome.
+fn welcomed(program: &Program) -> Result<(Server, Conn), Mismatch> {
+    let server = program.server(&[])?;
+    let mut client = server.connect()?;
+    client.expect("Welcome!\n")?;
+    Ok((server, client))
+}
+
+/// Sends `names` in one write and checks that each is greeted, in order.
+fn greeted(client: &mut Conn, names: &[String], when: &str) -> Result<(), Mismatch> {
+    let lines: String = names.iter().map(|name| format!("{name}\n")).collect();
+    client.send(lines.as_bytes())?;
+    for name in names {
+        let expected = format!("Hello, {name}!");
+        let got = match client.line() {
+            Ok(line) => format!("{line:?}"),
+            Err(mismatch) => mismatch.got,
+        };
+        if got != format!("{expected:?}") {
+            return Err(Mismatch::new(format!("{expected:?}, {when}"), got));
+        }
+    }
+    Ok(())
+}
+
+/// `count` names, `prefix1`, `prefix2`, ...
+fn names(prefix: &str, count: usize) -> Vec<String> {
+    (1..=count).map(|n| format!("{prefix}{n}")).collect()
+}
+
+fn greets(program: &Program) -> Result<(), Mismatch> {
+    let (_server, mut client) = welcomed(program)?;
+    greeted(
+        &mut client,
+        &["Michael".to_string()],
+        "in reply to \"Michael\"",
+    )
+}
+
+fn the_sixth_is_refused(program: &Program) -> Result<(), Mismatch> {
+    unless_held_up(|| sixth_once(program))
+}
+
+/// Sends eight lines in one write; five greetings, then the refusal, then the end.
+fn sixth_once(program: &Program) -> Result<Run, Mismatch> {
+    let began = Instant::now();
+    let (_server, mut client) = welcomed(program)?;
+    let lines: String = names("a", PER_SECOND + 3)
+        .iter()
+        .map(|n| format!("{n}\n"))
+        .collect();
+    client.send(lines.as_bytes())?;
+    let mut replies = Vec::new();
+    let mut first_reply = None;
+    let mut then = String::new();
+    // Up to the sixth reply: whatever it is, it decides.
+    while replies.len() <= PER_SECOND {
+        match client.line() {
+            Ok(line) => replies.push(line),
+            Err(mismatch) => {
+                then = format!(", then {}", mismatch.got);
+                break;
+            }
+        }
+        first_reply.get_or_insert(began.elapsed());
+    }
+    // A correct server reads all eight lines at once: from the start of the check to
+    // its first reply is all the time the machine could take from its second. Longer
+    // than half a second, and a correct server may have started a new one.
+    if first_reply.is_some_and(|took| took > Duration::from_millis(500)) {
+        return Ok(Run::HeldUp(first_reply.unwrap_or_default()));
+    }
+    let expected: Vec<String> = names("a", PER_SECOND)
+        .iter()
+        .map(|name| format!("Hello, {name}!"))
+        .chain([TOO_FAST.to_string()])
+        .collect();
+    if replies != expected {
+        let took = began.elapsed();
+        return Ok(Run::Verdict(Err(Mismatch::new(
+            format!("{expected:?}"),
+            format!("{replies:?}{then} (in {took:.1?})"),
+        ))));
+    }
+    let expected = "the connection to close after the refusal";
+    Ok(Run::Verdict(closes(&client, expected)))
+}
+
+fn the_count_starts_again(program: &Program) -> Result<(), Mismatch> {
+    let (_server, mut client) = welcomed(program)?;
+    greeted(&mut client, &names("a", PER_SECOND), "the first five lines")?;
+    // The server's second began before it sent the first of these greetings.
+    std::thread::sleep(Duration::from_millis(1200));
+    greeted(
+        &mut client,
+        &names("b", PER_SECOND),
+        "five more lines 1.2 s after the first five",
+    )
+}
+
+fn each_client_counts_alone(program: &Program) -> Result<(), Mismatch> {
+    let server = program.server(&[])?;
+    let mut first = server.connect()?;
+    first.expect("Welcome!\n")?;
+    greeted(&mut first, &names("a", 3), "the first client's three lines")?;
+    let mut second = server.connect()?;
+    second.expect("Welcome!\n")?;
+    greeted(
+        &mut second,
+        &names("b", 3),
+        "a second client's three lines, after the first client's three",
+    )
+}
+
+/// Checks that the server closes `conn`: the end of the stream, or a reset (the server
+/// closed with bytes of ours unread).
+fn closes(conn: &Conn, expected: &str) -> Result<(), Mismatch> {
+    let mut buffer = [0; 256];
+    match read_once(&mut conn.stream(), &mut buffer) {
+        Ok(0) => Ok(()),
+        Err(err) if err.kind() == ErrorKind::ConnectionReset => Ok(()),
+        Ok(n) => Err(Mismatch::new(
+            expected,
+            format!("{:?}", String::from_utf8_lossy(&buffer[..n])),
+        )),
+        Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+            Err(Mismatch::new(
+                expected,
+                format!("nothing within {WAIT:?}: the connection is still open"),
+            ))
+        }
+        Err(err) => Err(Mismatch::new(expected, err.to_string())),
+    }
+}
+
+/// What one run of a timing check found: a verdict, or that the check itself was held
+/// up (a busy machine, a stopped process) for long enough to explain what it saw.
+enum Run {
+    Verdict(Result<(), Mismatch>),
+    HeldUp(Duration),
+}
+
+/// Runs a timing check up to three times while it was held up: the machine's load must
+/// not decide it, neither way.
+fn unless_held_up(run: impl Fn() -> Result<Run, Mismatch>) -> Result<(), Mismatch> {
+    let mut gaps = Vec::new();
+    while gaps.len() < 3 {
+        match run()? {
+            Run::Verdict(verdict) => return verdict,
+            Run::HeldUp(gap) => gaps.push(gap),
+        }
+    }
+    Err(Mismatch::new(
+        "one run of this check that the machine did not hold up",
+        format!(
+            "three runs, the check's own steps held up for {gaps:.1?}: the machine is too \
+             busy to tell. Run the check again"
+        ),
+    ))
+}
 
 const CHAT: Exercise = Exercise {
     name: "ex06_chat",
@@ -93,218 +253,6 @@ const CHAT: Exercise = Exercise {
         },
     ],
 };
-
-// ---- ex06_deadline -----------------------------------------------------------------
-
-/// The time the checks give each line: `--line-ms 1000`.
-const LINE_TIME: Duration = Duration::from_millis(1000);
-
-/// Starts the server with a line time of [`LINE_TIME`], connects and reads the welcome.
-fn deadline_server(program: &Program) -> Result<(Server, Conn), Mismatch> {
-    let ms = LINE_TIME.as_millis().to_string();
-    let server = program.server(&["--line-ms", &ms])?;
-    let mut client = server.connect()?;
-    client.expect("Welcome!\n")?;
-    Ok((server, client))
-}
-
-/// Sends `line`, and compares the reply with `expected`.
-fn says(client: &mut Conn, line: &str, expected: &str) -> Result<(), Mismatch> {
-    let wanted = format!("{expected:?} in reply to {line:?}");
-    client.send(format!("{line}\n").as_bytes())?;
-    match client.line() {
-        Ok(got) if got == expected => Ok(()),
-        Ok(got) => Err(Mismatch::new(wanted, format!("{got:?}"))),
-        Err(mismatch) => Err(Mismatch::new(wanted, mismatch.got)),
-    }
-}
-
-fn greets(program: &Program) -> Result<(), Mismatch> {
-    let (_server, mut client) = deadline_server(program)?;
-    says(&mut client, "Michael", "Hello, Michael!")
-}
-
-fn silent_client(program: &Program) -> Result<(), Mismatch> {
-    let (_server, mut client) = deadline_server(program)?;
-    let began = Instant::now();
-    let line = client.line()?;
-    let waited = began.elapsed();
-    if line != "too slow, bye" {
-        return Err(Mismatch::new("\"too slow, bye\"", format!("{line:?}")));
-    }
-    // A lower bound only: a busy machine makes the goodbye late, never early. (The
-    // server's clock started a moment before ours, when it sent the welcome.)
-    if waited < LINE_TIME * 8 / 10 {
-        return Err(Mismatch::new(
-            format!("the goodbye after the line's time, {LINE_TIME:?}"),
-            format!("it came after {waited:.0?}"),
-        ));
-    }
-    client.expect_closed()
-}
-
-/// The line the trickle check sends, one byte at a time.
-const SLOW_LINE: &[u8] = b"Michael Tracy Sarah Alice Bob Carol Evan";
-/// The pause after each byte of [`SLOW_LINE`]: 40 bytes take 4 s, four times the line's
-/// time.
-const TRICKLE: Duration = Duration::from_millis(100);
-
-/// What one run of a timing check found: a verdict, or that the check itself was held
-/// up (a busy machine, a stopped process) for long enough to explain what it saw.
-enum Run {
-    Verdict(Result<(), Mismatch>),
-    HeldUp(Duration),
-}
-
-/// Runs a timing check up to three times while it was held up: the machine's load must
-/// not decide it, neither way.
-fn unless_held_up(run: impl Fn() -> Result<Run, Mismatch>) -> Result<(), Mismatch> {
-    let mut gaps = Vec::new();
-    while gaps.len() < 3 {
-        match run()? {
-            Run::Verdict(verdict) => return verdict,
-            Run::HeldUp(gap) => gaps.push(gap),
-        }
-    }
-    Err(Mismatch::new(
-        "one run of this check that the machine did not hold up",
-        format!(
-            "three runs, the check's own steps held up for {gaps:.1?}: the machine is too \
-             busy to tell. Run the check again"
-        ),
-    ))
-}
-
-fn trickled_line(program: &Program) -> Result<(), Mismatch> {
-    unless_held_up(|| trickle_once(program))
-}
-
-/// Sends [`SLOW_LINE`] a byte at a time, [`TRICKLE`] apart, and looks for the goodbye.
-fn trickle_once(program: &Program) -> Result<Run, Mismatch> {
-    let (_server, client) = deadline_server(program)?;
-    let mut stream = client.stream();
-    stream.set_nodelay(true)?;
-    stream.set_read_timeout(Some(TRICKLE))?;
-    let began = Instant::now();
-    let mut last_byte = began;
-    // The longest time between two of our bytes: one longer than half the line's time
-    // could trip a mere read timeout, and then the goodbye proves nothing.
-    let mut longest = Duration::ZERO;
-    let mut reply = Vec::new();
-    let mut sent = 0;
-    let mut closed = false;
-    // One byte, then up to TRICKLE for a reply; stop at a whole reply or a close.
-    while sent < SLOW_LINE.len() && !reply.contains(&b'\n') && !closed {
-        longest = longest.max(last_byte.elapsed());
-        if stream.write_all(&SLOW_LINE[sent..=sent]).is_err() {
-            closed = true;
-            break;
-        }
-        last_byte = Instant::now();
-        sent += 1;
-        let mut buffer = [0; 256];
-        match read_once(&mut stream, &mut buffer) {
-            Ok(0) => closed = true,
-            Ok(n) => reply.extend_from_slice(&buffer[..n]),
-            Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-            Err(_) => closed = true,
-        }
-    }
-    let expected = format!(
-        "\"too slow, bye\" about {LINE_TIME:?} after the line began, before its {} bytes \
-         had all come",
-        SLOW_LINE.len()
-    );
-    // The wait after the last byte counts too: the reply may have come during it.
-    longest = longest.max(last_byte.elapsed());
-    let text = String::from_utf8_lossy(&reply).trim_end().to_string();
-    if (!text.is_empty() || closed) && longest >= LINE_TIME / 2 {
-        return Ok(Run::HeldUp(longest));
-    }
-    if text == "too slow, bye" && sent < SLOW_LINE.len() {
-        return Ok(Run::Verdict(Ok(())));
-    }
-    if !text.is_empty() || closed {
-        let how = if text.is_empty() {
-            "the connection closed without a word".to_string()
-        } else {
-            format!("{text:?}")
-        };
-        return Ok(Run::Verdict(Err(Mismatch::new(
-            expected,
-            format!("{how}, {:.1?} in, after {sent} bytes", began.elapsed()),
-        ))));
-    }
-    // Nothing while the line came: end it, and show what the server says then.
-    stream.set_read_timeout(Some(WAIT))?;
-    stream.write_all(b"\n")?;
-    let mut buffer = [0; 256];
-    let then = match read_once(&mut stream, &mut buffer) {
-        Ok(0) => "the connection closed".to_string(),
-        Ok(n) => format!("{:?}", String::from_utf8_lossy(&buffer[..n]).trim_end()),
-        Err(err) => err.to_string(),
-    };
-    Ok(Run::Verdict(Err(Mismatch::new(
-        expected,
-        format!(
-            "no reply while its bytes came for {:.1?}; once it was whole: {then}",
-            began.elapsed()
-        ),
-    ))))
-}
-
-/// The pause between the lines of [`every_line_its_own`].
-const BETWEEN_LINES: Duration = Duration::from_millis(250);
-
-fn every_line_its_own(program: &Program) -> Result<(), Mismatch> {
-    unless_held_up(|| lines_apart_once(program))
-}
-
-/// Sends ten lines, [`BETWEEN_LINES`] apart, each after the reply to the one before.
-fn lines_apart_once(program: &Program) -> Result<Run, Mismatch> {
-    let (_server, mut client) = deadline_server(program)?;
-    let began = Instant::now();
-    let mut last_sent = began;
-    for n in 1..=10 {
-        let name = format!("Michael{n}");
-        if n > 1 {
-            std::thread::sleep(BETWEEN_LINES);
-        }
-        // The server waited for this line at most since we sent the last one: the
-        // pause, a round trip, and whatever held us up.
-        let gap = last_sent.elapsed();
-        last_sent = Instant::now();
-        if let Err(m) = says(&mut client, &name, &format!("Hello, {name}!")) {
-            if gap >= LINE_TIME / 2 {
-                return Ok(Run::HeldUp(gap));
-            }
-            return Ok(Run::Verdict(Err(Mismatch::new(
-                format!(
-                    "{}, line {n} of 10, {:.1?} into the session",
-                    m.expected,
-                    began.elapsed()
-                ),
-                m.got,
-            ))));
-        }
-    }
-    Ok(Run::Verdict(Ok(())))
-}
-
-fn two_lines_at_once(program: &Program) -> Result<(), Mismatch> {
-    let (_server, mut client) = deadline_server(program)?;
-    client.send(b"Michael\nTracy\n")?;
-    for expected in ["Hello, Michael!", "Hello, Tracy!"] {
-        let got = client.line()?;
-        if got != expected {
-            return Err(Mismatch::new(
-                format!("{expected:?}, for the lines \"Michael\" and \"Tracy\" sent at once"),
-                format!("{got:?}"),
-            ));
-        }
-    }
-    Ok(())
-}
 
 // ---- ex06_chat ---------------------------------------------------------------------
 
@@ -407,22 +355,7 @@ fn after_half_a_line(program: &Program) -> Result<(), Mismatch> {
 /// only when no handle on C's socket is left, in the room's map either.
 fn let_go(c: &mut Member) -> Result<(), Mismatch> {
     let expected = "C to read the end of the stream: the server closed C's connection";
-    let mut buffer = [0; 256];
-    match read_once(&mut c.conn.stream(), &mut buffer) {
-        Ok(0) => Ok(()),
-        Err(err) if err.kind() == ErrorKind::ConnectionReset => Ok(()),
-        Ok(n) => Err(Mismatch::new(
-            expected,
-            format!("{:?}", String::from_utf8_lossy(&buffer[..n])),
-        )),
-        Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-            Err(Mismatch::new(
-                expected,
-                format!("nothing within {WAIT:?}: the connection is still open"),
-            ))
-        }
-        Err(err) => Err(Mismatch::new(expected, err.to_string())),
-    }
+    closes(&c.conn, expected)
 }
 
 fn after_a_reset(program: &Program) -> Result<(), Mismatch> {
