@@ -196,7 +196,8 @@ async fn serve(options: Options) -> bool {
         );
     }
     // Closing a worker's standard input tells it to shut down too.
-    let workers_ok = workers.into_iter().all(|worker| stop_worker(worker));
+    let stopped: Vec<bool> = workers.into_iter().map(stop_worker).collect();
+    let workers_ok = stopped.iter().all(|&ok| ok);
     server!("shut down");
     all_ended && workers_ok
 }
