@@ -89,6 +89,9 @@ const BIG_SESSIONS: usize = 100_000;
 /// most its open-file limit (20,000 on the machine this was written on), and the
 /// kernel's spreading is not perfectly even.
 const BIG_WORKERS: usize = 8;
+/// `--scale`: how long 10_async_server lets a session sit idle (its own default, a
+/// minute, is shorter than opening 100,000 connections may take).
+const HOLD_TIMEOUT_MS: u64 = 600_000;
 /// `--scale`: the backlog of every server (Linux caps it at `net.core.somaxconn`).
 const SCALE_BACKLOG: i32 = 4096;
 /// `--scale`: how often the server's memory, threads and processor time are read.
@@ -1057,9 +1060,9 @@ fn run_scale(plan: &Plan) -> Vec<Table> {
     );
     let runs = take_turns(&servers, plan, &mut errors);
     let ratios = ratios(&servers, &runs, plan);
-    let held = held_sessions(plan);
+    let (held, said) = held_sessions(plan);
     let targets = scale_targets(&servers, &runs, plan, &held);
-    let mut tables = vec![ratios, held, targets];
+    let mut tables = vec![ratios, held, said, targets];
     if !errors.rows.is_empty() {
         tables.push(errors);
     }
@@ -1077,7 +1080,7 @@ struct Held {
 /// Every design at every size: start the server with the article's pause, have
 /// 11_many_clients open the sessions and hold them, run every dialogue at once, and
 /// watch the server's memory, threads and processor time meanwhile.
-fn held_sessions(plan: &Plan) -> Table {
+fn held_sessions(plan: &Plan) -> (Table, Table) {
     let mut table = Table::new(
         "Sessions held at once, then every dialogue at once (pause 1000 ms)",
         &[
@@ -1097,19 +1100,32 @@ fn held_sessions(plan: &Plan) -> Table {
             "limit hit",
         ],
     );
+    let mut said = Table::new(
+        "What the servers printed: the first line of each kind of error",
+        &["design", "sessions", "error", "times", "first line"],
+    );
     for held in scale_plan(plan) {
         note!("{}: {} sessions at once", held.design, held.sessions);
-        table.push(hold(&held));
+        let mut lines = Vec::new();
+        table.push(hold(&held, &mut lines));
+        for line in lines {
+            let mut row = vec![held.design.to_string(), held.sessions.to_string()];
+            row.extend(line);
+            said.push(row);
+        }
         // Let the closed connections' last packets and the exited threads go.
         thread::sleep(Duration::from_secs(1));
     }
-    table
+    (table, said)
 }
 
 /// The designs and sizes of the scale run.
 fn scale_plan(plan: &Plan) -> Vec<Held> {
     let backlog = SCALE_BACKLOG.to_string();
     let quiet = words(&["--quiet", "--backlog", &backlog]);
+    // 10 closes a session idle for a minute: opening 100,000 may take longer than that.
+    let mut tokio = quiet.clone();
+    tokio.extend(words(&["--timeout-ms", &HOLD_TIMEOUT_MS.to_string()]));
     let sizes: Vec<usize> = if plan.quick {
         vec![50]
     } else {
@@ -1127,7 +1143,7 @@ fn scale_plan(plan: &Plan) -> Vec<Held> {
             (
                 "10_async_server (tokio)",
                 sibling("10_async_server"),
-                quiet.clone(),
+                tokio.clone(),
             ),
         ];
         if plan.python {
@@ -1153,7 +1169,7 @@ fn scale_plan(plan: &Plan) -> Vec<Held> {
     } else {
         (BIG_SESSIONS, BIG_WORKERS)
     };
-    let mut args = quiet;
+    let mut args = tokio;
     args.extend(words(&["--workers", &workers.to_string()]));
     list.push(Held {
         design: if plan.quick {
@@ -1169,7 +1185,7 @@ fn scale_plan(plan: &Plan) -> Vec<Held> {
 }
 
 /// Runs one design at one size and returns its row.
-fn hold(held: &Held) -> Vec<String> {
+fn hold(held: &Held, said: &mut Vec<Vec<String>>) -> Vec<String> {
     let python = held.program == Path::new("python3");
     let mut command = Command::new(&held.program);
     command.args(&held.args);
@@ -1216,8 +1232,8 @@ fn hold(held: &Held) -> Vec<String> {
     let value = |label: &str| row(&table, label).unwrap_or_else(|| "-".into());
     let count = |label: &str| value(label).parse::<usize>().unwrap_or(0);
     // The server's own words: everything it printed that names an error.
-    let said: Vec<String> = stdout.try_iter().chain(stderr.try_iter()).collect();
-    let mut limit = limits_seen(&said);
+    let printed: Vec<String> = stdout.try_iter().chain(stderr.try_iter()).collect();
+    let mut limit = limits_seen(&printed, said);
     if let Some(status) = died {
         limit.push(format!("server died: {status}"));
     }
@@ -1251,7 +1267,8 @@ fn hold(held: &Held) -> Vec<String> {
 /// failed: Too many open files (os error 24)` is EMFILE. A thread that could not be
 /// started says EAGAIN; a stack guard page that could not be mapped, ENOMEM (the
 /// kernel's `vm.max_map_count`, or memory).
-fn limits_seen(lines: &[String]) -> Vec<String> {
+/// Each kind's first line goes into `said`: (kind, count, the line).
+fn limits_seen(lines: &[String], said: &mut Vec<Vec<String>>) -> Vec<String> {
     let names = [
         (24, "EMFILE"),
         (11, "EAGAIN"),
@@ -1264,15 +1281,21 @@ fn limits_seen(lines: &[String]) -> Vec<String> {
         let needle = format!("(os error {code})");
         let hits: Vec<&String> = lines.iter().filter(|l| l.contains(&needle)).collect();
         if let Some(first) = hits.first() {
-            let what = first.split("] ").last().unwrap_or(first);
-            let what: String = what.chars().take(80).collect();
-            found.push(format!("server {name} ×{}: {what}", hits.len()));
+            found.push(format!("server {name} ×{}", hits.len()));
+            said.push(vec![name.into(), hits.len().to_string(), words_of(first)]);
         }
     }
     if let Some(fatal) = lines.iter().find(|l| l.contains("fatal runtime error")) {
-        found.push(format!("server: {fatal}"));
+        found.push("server aborted".into());
+        said.push(vec!["abort".into(), "1".into(), words_of(fatal)]);
     }
     found
+}
+
+/// A line the server printed, without its `[server]` tag, and cut short.
+fn words_of(line: &str) -> String {
+    let words = line.strip_prefix("[server] ").unwrap_or(line);
+    words.chars().take(110).collect()
 }
 
 /// The error rows of 11's table (`  EADDRNOTAVAIL  12  ...`), as `client EADDRNOTAVAIL ×12`.

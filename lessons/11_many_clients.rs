@@ -322,7 +322,12 @@ fn run_part(first: usize, options: &Options, as_part: bool) -> Report {
         let now = Instant::now();
         if now > open_deadline {
             for conn in conns.iter_mut().filter(|c| opening_phase(c.phase)) {
-                fail_conn(conn, &mut report, "timed out", "opening phase over");
+                fail_conn(
+                    conn,
+                    &mut report,
+                    "timeout",
+                    "the opening phase ran out of time",
+                );
             }
             break;
         }
@@ -342,7 +347,7 @@ fn run_part(first: usize, options: &Options, as_part: bool) -> Report {
                     fail_conn(
                         conn,
                         &mut report,
-                        "timed out",
+                        "timeout",
                         "no handshake or welcome in time",
                     );
                     opening -= 1;
@@ -418,6 +423,9 @@ fn connect(id: usize, options: &Options) -> io::Result<TcpStream> {
         // with port 0 lets the kernel pick a free port of that address.
         let host = 1 + id / options.per_address;
         let source = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, host as u8)), 0);
+        // Linux: choose the port at connect, from the ports free for this destination
+        // (elsewhere bind chooses it now, from the ports free for every destination).
+        let _ = sys::bind_address_no_port(&socket);
         socket.bind(&source.into())?;
     }
     match socket.connect(&options.addr.into()) {
@@ -477,7 +485,7 @@ fn step(conn: &mut Connection, id: usize, report: &mut Report) {
                 return fail_conn(
                     conn,
                     report,
-                    "closed early",
+                    "closed-early",
                     &format!("closed by the server while waiting for {expected:?} (got {got:?})"),
                 );
             }
@@ -495,7 +503,7 @@ fn step(conn: &mut Connection, id: usize, report: &mut Report) {
         return fail_conn(
             conn,
             report,
-            "wrong reply",
+            "wrong-reply",
             &format!("expected {expected:?}, got {got:?}"),
         );
     }
@@ -524,7 +532,7 @@ fn send(conn: &mut Connection, message: &[u8], next: Phase, report: &mut Report)
         Ok(_) => fail_conn(
             conn,
             report,
-            "short write",
+            "short-write",
             "the send buffer took part of a message",
         ),
         Err(err) => fail_conn(conn, report, &error_kind(&err), &err.to_string()),
@@ -565,7 +573,7 @@ fn dialogues(
             last_check = Instant::now();
             for conn in conns.iter_mut().filter(|c| busy(c)) {
                 if conn.since.elapsed() > options.timeout {
-                    fail_conn(conn, report, "timed out", "no reply or close in time");
+                    fail_conn(conn, report, "timeout", "no reply or close in time");
                     active -= 1;
                 }
             }

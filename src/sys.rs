@@ -98,3 +98,42 @@ mod rlimit {
         Ok((before, most))
     }
 }
+
+/// Asks that binding `socket` to an address with port 0 leave the port unchosen until
+/// `connect`, when the kernel knows the destination too (`IP_BIND_ADDRESS_NO_PORT`,
+/// Linux 4.2 and later). A plain `bind` to port 0 must pick a port no other socket of
+/// that address uses, for any destination; chosen at `connect`, the port need only
+/// make the four numbers (source address and port, destination address and port)
+/// unique, and a port left in TIME_WAIT by a connection to elsewhere can serve again.
+///
+/// On Linux it calls the C library's `setsockopt` itself, declared below, as
+/// [`raise_fd_limit`] does. Elsewhere it returns an error of kind
+/// [`std::io::ErrorKind::Unsupported`] and the socket is left as it was.
+pub fn bind_address_no_port(socket: &socket2::Socket) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        /// `IPPROTO_IP` and `IP_BIND_ADDRESS_NO_PORT` from Linux's `<linux/in.h>`.
+        const IPPROTO_IP: i32 = 0;
+        const IP_BIND_ADDRESS_NO_PORT: i32 = 24;
+        unsafe extern "C" {
+            fn setsockopt(fd: i32, level: i32, name: i32, value: *const i32, len: u32) -> i32;
+        }
+        let on: i32 = 1;
+        let len = std::mem::size_of::<i32>() as u32;
+        let fd = socket.as_raw_fd();
+        // SAFETY: `fd` is an open socket for the call, `on` an int the call only reads.
+        if unsafe { setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, len) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = socket;
+        Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "IP_BIND_ADDRESS_NO_PORT is Linux's",
+        ))
+    }
+}
