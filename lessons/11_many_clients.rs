@@ -322,12 +322,7 @@ fn run_part(first: usize, options: &Options, as_part: bool) -> Report {
         let now = Instant::now();
         if now > open_deadline {
             for conn in conns.iter_mut().filter(|c| opening_phase(c.phase)) {
-                fail_conn(
-                    conn,
-                    &mut report,
-                    "timeout",
-                    "the opening phase ran out of time",
-                );
+                time_out(conn, &mut report, "the opening phase ran out of time");
             }
             break;
         }
@@ -344,12 +339,7 @@ fn run_part(first: usize, options: &Options, as_part: bool) -> Report {
             last_check = Instant::now();
             for conn in conns.iter_mut().filter(|c| opening_phase(c.phase)) {
                 if conn.since.elapsed() > options.timeout {
-                    fail_conn(
-                        conn,
-                        &mut report,
-                        "timeout",
-                        "no handshake or welcome in time",
-                    );
+                    time_out(conn, &mut report, "waited too long");
                     opening -= 1;
                 }
             }
@@ -573,7 +563,7 @@ fn dialogues(
             last_check = Instant::now();
             for conn in conns.iter_mut().filter(|c| busy(c)) {
                 if conn.since.elapsed() > options.timeout {
-                    fail_conn(conn, report, "timeout", "no reply or close in time");
+                    time_out(conn, report, "waited too long");
                     active -= 1;
                 }
             }
@@ -590,6 +580,19 @@ fn wait(poll: &mut Poll, events: &mut Events, timeout: Duration) {
         Err(err) if err.kind() == io::ErrorKind::Interrupted => events.clear(),
         Err(err) => fail(format!("poll failed: {err}")),
     }
+}
+
+/// Fails a connection that waited too long, named by what it waited for: a SYN-ACK
+/// (`no-handshake`: the server's kernel dropped our SYN, and its resends), the welcome
+/// (`no-welcome`: connected, but the server has not accepted us), a reply, the close.
+fn time_out(conn: &mut Connection, report: &mut Report, detail: &str) {
+    let kind = match conn.phase {
+        Phase::Connecting => "no-handshake",
+        Phase::Welcome => "no-welcome",
+        Phase::Reply => "no-reply",
+        _ => "no-close",
+    };
+    fail_conn(conn, report, kind, detail);
 }
 
 /// Marks a connection failed, closes it, and counts the error by kind.

@@ -99,6 +99,7 @@ mod rlimit {
     }
 }
 
+// ANCHOR: bind_no_port
 /// Asks that binding `socket` to an address with port 0 leave the port unchosen until
 /// `connect`, when the kernel knows the destination too (`IP_BIND_ADDRESS_NO_PORT`,
 /// Linux 4.2 and later). A plain `bind` to port 0 must pick a port no other socket of
@@ -137,3 +138,4 @@ pub fn bind_address_no_port(socket: &socket2::Socket) -> std::io::Result<()> {
         ))
     }
 }
+// ANCHOR_END: bind_no_port
