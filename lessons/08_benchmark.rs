@@ -101,6 +101,8 @@ const HOLD_LIMIT: Duration = Duration::from_secs(180);
 /// threads took 40 s and 76 processor-seconds for the dialogues; at 19,000, in one run,
 /// 720 s and 1194, with the load average past 6,000 for the whole machine.
 const PYTHON_MOST: usize = 10_000;
+/// `--scale --quick`: the pause of the held runs, for tests.
+const QUICK_PAUSE_MS: u64 = 100;
 /// `--scale`: the backlog of every server (Linux caps it at `net.core.somaxconn`).
 const SCALE_BACKLOG: i32 = 4096;
 /// `--scale`: how often the server's memory, threads and processor time are read.
@@ -439,14 +441,19 @@ impl Server {
                 takes_port: true,
             });
         }
-        servers.push(Server {
+        servers.push(Server::floor());
+        servers
+    }
+
+    /// This program's floor server (see [`floor_server`]).
+    fn floor() -> Server {
+        Server {
             name: "floor",
             program: std::env::current_exe().unwrap_or_else(|err| fail(err)),
-            args: words(&["--floor-server", "--backlog", &backlog]),
+            args: words(&["--floor-server", "--backlog", &BACKLOG.to_string()]),
             lines: false,
             takes_port: false,
-        });
-        servers
+        }
     }
 
     /// 03_server with the article's one-second pause and the given backlog.
@@ -525,7 +532,7 @@ fn sibling(name: &str) -> PathBuf {
         .with_file_name(file);
     if !path.exists() {
         fail(format!(
-            "{} is missing: run `cargo build --release --examples` first",
+            "{} is missing: run `cargo build --release --features scale --examples` first",
             path.display()
         ));
     }
@@ -1062,7 +1069,7 @@ fn run_scale(plan: &Plan) -> Vec<Table> {
             flags(&["--quiet"]),
         ),
     ];
-    servers.extend(Server::all(false).into_iter().filter(|s| s.name == "floor"));
+    servers.push(Server::floor());
     let mut errors = Table::new(
         "First error of each run with errors",
         &["server", "clients", "round", "first error (07_load)"],
@@ -1091,7 +1098,10 @@ struct Held {
 /// watch the server's memory, threads and processor time meanwhile.
 fn held_sessions(plan: &Plan) -> (Table, Table) {
     let mut table = Table::new(
-        "Sessions held at once, then every dialogue at once (pause 1000 ms)",
+        &format!(
+            "Sessions held at once, then every dialogue at once (pause {} ms)",
+            held_pause_ms(plan)
+        ),
         &[
             "design",
             "sessions",
@@ -1123,7 +1133,9 @@ fn held_sessions(plan: &Plan) -> (Table, Table) {
             said.push(row);
         }
         // Let the closed connections' last packets and the exited threads go.
-        thread::sleep(Duration::from_secs(1));
+        if !plan.quick {
+            thread::sleep(Duration::from_secs(1));
+        }
     }
     let skipped = SCALE_SIZES
         .iter()
@@ -1142,7 +1154,8 @@ fn held_sessions(plan: &Plan) -> (Table, Table) {
 /// The designs and sizes of the scale run.
 fn scale_plan(plan: &Plan) -> Vec<Held> {
     let backlog = SCALE_BACKLOG.to_string();
-    let quiet = words(&["--quiet", "--backlog", &backlog]);
+    let pause = held_pause_ms(plan).to_string();
+    let quiet = words(&["--quiet", "--backlog", &backlog, "--pause-ms", &pause]);
     // 10 closes a session idle for a minute: opening 100,000 may take longer than that.
     let mut tokio = quiet.clone();
     tokio.extend(words(&["--timeout-ms", &HOLD_TIMEOUT_MS.to_string()]));
@@ -1202,6 +1215,11 @@ fn scale_plan(plan: &Plan) -> Vec<Held> {
         sessions: big,
     });
     list
+}
+
+/// The pause of the held runs: the article's second, shorter with `--quick`.
+fn held_pause_ms(plan: &Plan) -> u64 {
+    if plan.quick { QUICK_PAUSE_MS } else { 1000 }
 }
 
 /// Runs one design at one size and returns its row.
