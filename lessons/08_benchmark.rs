@@ -469,21 +469,8 @@ impl Server {
 
     /// Starts the server on a free port of 127.0.0.1 and waits for `listening on`.
     fn start(&self) -> Started {
-        let mut command = Command::new(&self.program);
-        command.args(&self.args);
-        if self.takes_port {
-            // The Python server takes a port, not an address: find a free one by letting
-            // the kernel pick it, then give it back. (Another program could take it in
-            // between; on a quiet machine none does.)
-            command.arg(free_port().to_string()).arg("0");
-        } else {
-            command.arg("127.0.0.1:0");
-        }
-        command
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+        let mut command = server_command(&self.program, &self.args, self.takes_port.then_some("0"));
+        command.stderr(Stdio::null());
         let began = Instant::now();
         let mut child = command
             .spawn()
@@ -512,6 +499,26 @@ impl Server {
         }
         flags
     }
+}
+
+/// The command that starts a server on a free port of 127.0.0.1, its output piped: the
+/// lessons get the address `127.0.0.1:0`; the Python rendition takes a port and a pause
+/// (`python_pause`) instead.
+fn server_command(program: &Path, args: &[String], python_pause: Option<&str>) -> Command {
+    let mut command = Command::new(program);
+    command.args(args);
+    if let Some(pause) = python_pause {
+        // Find a free port by letting the kernel pick it, then give it back. (Another
+        // program could take it in between; on a quiet machine none does.)
+        command.arg(free_port().to_string()).arg(pause);
+    } else {
+        command.arg("127.0.0.1:0");
+    }
+    command
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped());
+    command
 }
 
 /// `1 client`, `10 clients`.
@@ -1224,19 +1231,10 @@ fn held_pause_ms(plan: &Plan) -> u64 {
 
 /// Runs one design at one size and returns its row.
 fn hold(held: &Held, said: &mut Vec<Vec<String>>) -> Vec<String> {
-    let python = held.program == Path::new("python3");
-    let mut command = Command::new(&held.program);
-    command.args(&held.args);
-    if python {
-        command.arg(free_port().to_string());
-    } else {
-        command.arg("127.0.0.1:0");
-    }
-    command
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    // The Python rendition, with the article's pause of one second.
+    let python = (held.program == Path::new("python3")).then_some("1");
+    let mut command = server_command(&held.program, &held.args, python);
+    command.stderr(Stdio::piped());
     let mut child = command
         .spawn()
         .unwrap_or_else(|err| fail(format!("cannot start {}: {err}", held.design)));
