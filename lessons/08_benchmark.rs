@@ -81,10 +81,41 @@ const STARTS: usize = 5;
 /// Open files this program, 07 and a server need beyond one per client: standard
 /// streams, pipes, listening sockets, with room to spare.
 const SPARE_FILES: u64 = 100;
+/// `--scale`: sessions held at once by one server process.
+const SCALE_SIZES: [usize; 3] = [1_000, 10_000, 19_000];
+/// `--scale`: sessions held at once by 10_async_server's workers.
+const BIG_SESSIONS: usize = 100_000;
+/// `--scale`: 10_async_server's worker processes for [`BIG_SESSIONS`]: each holds at
+/// most its open-file limit (20,000 on the machine this was written on), and the
+/// kernel's spreading is not perfectly even.
+const BIG_WORKERS: usize = 8;
+/// `--scale`: how long 10_async_server lets a session sit idle (its own default, a
+/// minute, is shorter than opening 100,000 connections may take).
+const HOLD_TIMEOUT_MS: u64 = 600_000;
+/// `--scale`: 11_many_clients' limits: opening all connections, and each wait.
+const OPEN_TIMEOUT_MS: u64 = 90_000;
+const CLIENT_TIMEOUT_MS: u64 = 20_000;
+/// `--scale`: the longest one held run may take before it is stopped.
+const HOLD_LIMIT: Duration = Duration::from_secs(180);
+/// `--scale`: the most sessions the Python rendition is asked to hold. At 10,000 its
+/// threads took 40 s and 76 processor-seconds for the dialogues; at 19,000, in one run,
+/// 720 s and 1194, with the load average past 6,000 for the whole machine.
+const PYTHON_MOST: usize = 10_000;
+/// `--scale --quick`: the pause of the held runs, for tests.
+const QUICK_PAUSE_MS: u64 = 100;
+/// `--scale`: the backlog of every server (Linux caps it at `net.core.somaxconn`).
+const SCALE_BACKLOG: i32 = 4096;
+/// `--scale`: how often the server's memory, threads and processor time are read.
+const SAMPLE_EVERY: Duration = Duration::from_millis(50);
+/// Clock ticks per second in /proc/PID/stat: `USER_HZ`, 100 on Linux.
+const TICKS_PER_S: f64 = 100.0;
 
 fn usage() -> String {
+    let sizes: Vec<String> = SCALE_SIZES.iter().map(|n| n.to_string()).collect();
+    let sizes = sizes.join(", ");
     indoc::formatdoc! {"
         usage: 08_benchmark [OPTIONS]
+               08_benchmark --scale [--quick] [--rounds N] [--markdown FILE]
                08_benchmark --floor-server [ADDRESS] [--backlog N]
 
         Runs 03_server, 06_hardened_server, the Python rendition of the article's server
@@ -103,6 +134,10 @@ fn usage() -> String {
           --quick          fewer clients and round trips, no Python, no burst (for tests)
           --markdown FILE  also write the tables as Markdown to FILE
           --allow-debug    run even in a debug build (the numbers mean little)
+          --scale          instead, the scale run: 03, 09, 10 and Python hold {sizes}
+                           sessions at once (11_many_clients), 10 with {BIG_WORKERS} workers
+                           {BIG_SESSIONS}; 09 and 10 against the floor at 10 and 100 clients.
+                           Needs `cargo build --release --features scale --examples`
           --floor-server   run only the floor server, on ADDRESS
           --backlog N      the floor server's backlog (default {BACKLOG}, as the benchmark
                            gives 03_server and 06_hardened_server)
@@ -113,6 +148,8 @@ fn usage() -> String {
           cargo run --release --example 08_benchmark
           cargo run --release --example 08_benchmark -- --rounds 9 --markdown benchmark.md
           cargo run --release --example 08_benchmark -- --floor-server 127.0.0.1:0
+          cargo build --release --features scale --examples
+          cargo run --release --features scale --example 08_benchmark -- --scale
     "}
 }
 
@@ -131,6 +168,7 @@ fn main() {
         floor_server(addr, backlog);
     }
     let quick = args.flag("--quick");
+    let scale = args.flag("--scale");
     let allow_debug = args.flag("--allow-debug");
     let rounds = args.value("--rounds", if quick { QUICK_ROUNDS } else { ROUNDS });
     if !(1..=MAX_ROUNDS).contains(&rounds) {
@@ -145,9 +183,15 @@ fn main() {
              `cargo build --release --examples`, then `cargo run --release --example 08_benchmark`",
         );
     }
-    let plan = Plan::new(quick, rounds);
-    raise_open_files(&plan);
-    let tables = run_benchmark(&plan);
+    let tables = if scale {
+        let plan = Plan::scale(quick, rounds);
+        raise_open_files(&plan);
+        run_scale(&plan)
+    } else {
+        let plan = Plan::new(quick, rounds);
+        raise_open_files(&plan);
+        run_benchmark(&plan)
+    };
     for table in &tables {
         heading(&table.title);
         print!("{}", table.to_text());
@@ -275,6 +319,23 @@ impl Plan {
         }
     }
 
+    /// The `--scale` run's round trips: 10 and 100 clients, pause 0.
+    fn scale(quick: bool, rounds: usize) -> Plan {
+        Plan {
+            loads: if quick {
+                vec![(10, 10)]
+            } else {
+                vec![(10, 3_000), (100, 300)]
+            },
+            rounds,
+            // The sessions held at once: one process's share is the most.
+            idle_connections: if quick { 0 } else { SCALE_SIZES[2] },
+            python: !quick && python_present(),
+            burst: false,
+            quick,
+        }
+    }
+
     /// The most connections open at once: the biggest load, the burst, the idle ones.
     fn most_clients(&self) -> u64 {
         let loads = self.loads.iter().map(|&(clients, _)| clients);
@@ -380,14 +441,19 @@ impl Server {
                 takes_port: true,
             });
         }
-        servers.push(Server {
+        servers.push(Server::floor());
+        servers
+    }
+
+    /// This program's floor server (see [`floor_server`]).
+    fn floor() -> Server {
+        Server {
             name: "floor",
             program: std::env::current_exe().unwrap_or_else(|err| fail(err)),
-            args: words(&["--floor-server", "--backlog", &backlog]),
+            args: words(&["--floor-server", "--backlog", &BACKLOG.to_string()]),
             lines: false,
             takes_port: false,
-        });
-        servers
+        }
     }
 
     /// 03_server with the article's one-second pause and the given backlog.
@@ -403,21 +469,8 @@ impl Server {
 
     /// Starts the server on a free port of 127.0.0.1 and waits for `listening on`.
     fn start(&self) -> Started {
-        let mut command = Command::new(&self.program);
-        command.args(&self.args);
-        if self.takes_port {
-            // The Python server takes a port, not an address: find a free one by letting
-            // the kernel pick it, then give it back. (Another program could take it in
-            // between; on a quiet machine none does.)
-            command.arg(free_port().to_string()).arg("0");
-        } else {
-            command.arg("127.0.0.1:0");
-        }
-        command
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+        let mut command = server_command(&self.program, &self.args, self.takes_port.then_some("0"));
+        command.stderr(Stdio::null());
         let began = Instant::now();
         let mut child = command
             .spawn()
@@ -448,6 +501,26 @@ impl Server {
     }
 }
 
+/// The command that starts a server on a free port of 127.0.0.1, its output piped: the
+/// lessons get the address `127.0.0.1:0`; the Python rendition takes a port and a pause
+/// (`python_pause`) instead.
+fn server_command(program: &Path, args: &[String], python_pause: Option<&str>) -> Command {
+    let mut command = Command::new(program);
+    command.args(args);
+    if let Some(pause) = python_pause {
+        // Find a free port by letting the kernel pick it, then give it back. (Another
+        // program could take it in between; on a quiet machine none does.)
+        command.arg(free_port().to_string()).arg(pause);
+    } else {
+        command.arg("127.0.0.1:0");
+    }
+    command
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped());
+    command
+}
+
 /// `1 client`, `10 clients`.
 fn clients_word(n: usize) -> String {
     format!("{n} client{}", if n == 1 { "" } else { "s" })
@@ -466,7 +539,7 @@ fn sibling(name: &str) -> PathBuf {
         .with_file_name(file);
     if !path.exists() {
         fail(format!(
-            "{} is missing: run `cargo build --release --examples` first",
+            "{} is missing: run `cargo build --release --features scale --examples` first",
             path.display()
         ));
     }
@@ -974,6 +1047,528 @@ fn targets(servers: &[Server], runs: &Runs, plan: &Plan, burst: Option<&Table>) 
     ]);
     table
 }
+
+// ANCHOR: scale
+/// The `--scale` run: 09 and 10 beside the floor at 10 and 100 clients, then every
+/// design holding thousands of sessions at once.
+fn run_scale(plan: &Plan) -> Vec<Table> {
+    let backlog = BACKLOG.to_string();
+    let flags = |extra: &[&str]| {
+        let mut all = words(&["--pause-ms", "0", "--backlog", &backlog]);
+        all.extend(words(extra));
+        all
+    };
+    let lesson = |name: &'static str, program: &str, args: Vec<String>| Server {
+        name,
+        program: sibling(program),
+        args,
+        lines: false,
+        takes_port: false,
+    };
+    let mut servers = vec![
+        lesson("03_server", "03_server", flags(&[])),
+        lesson("09_event_loop", "09_event_loop", flags(&[])),
+        lesson("09_event_loop/quiet", "09_event_loop", flags(&["--quiet"])),
+        lesson("10_async_server", "10_async_server", flags(&[])),
+        lesson(
+            "10_async_server/quiet",
+            "10_async_server",
+            flags(&["--quiet"]),
+        ),
+    ];
+    servers.push(Server::floor());
+    let mut errors = Table::new(
+        "First error of each run with errors",
+        &["server", "clients", "round", "first error (07_load)"],
+    );
+    let runs = take_turns(&servers, plan, &mut errors);
+    let ratios = ratios(&servers, &runs, plan);
+    let (held, said) = held_sessions(plan);
+    let targets = scale_targets(&servers, &runs, plan, &held);
+    let mut tables = vec![ratios, held, said, targets];
+    if !errors.rows.is_empty() {
+        tables.push(errors);
+    }
+    tables
+}
+
+/// One design held at a scale: the server, its flags, and how many sessions.
+struct Held {
+    design: &'static str,
+    program: PathBuf,
+    args: Vec<String>,
+    sessions: usize,
+}
+
+/// Every design at every size: start the server with the article's pause, have
+/// 11_many_clients open the sessions and hold them, run every dialogue at once, and
+/// watch the server's memory, threads and processor time meanwhile.
+fn held_sessions(plan: &Plan) -> (Table, Table) {
+    let mut table = Table::new(
+        &format!(
+            "Sessions held at once, then every dialogue at once (pause {} ms)",
+            held_pause_ms(plan)
+        ),
+        &[
+            "design",
+            "sessions",
+            "held",
+            "served",
+            "errors",
+            "opening s",
+            "wall s",
+            "connect p50 ms",
+            "connect p99 ms",
+            "peak RSS MiB",
+            "RSS/session KiB",
+            "threads",
+            "CPU s",
+            "limit hit",
+        ],
+    );
+    let mut said = Table::new(
+        "What the servers printed: the first line of each kind of error",
+        &["design", "sessions", "error", "times", "first line"],
+    );
+    for held in scale_plan(plan) {
+        note!("{}: {} sessions at once", held.design, held.sessions);
+        let mut lines = Vec::new();
+        table.push(hold(&held, &mut lines));
+        for line in lines {
+            let mut row = vec![held.design.to_string(), held.sessions.to_string()];
+            row.extend(line);
+            said.push(row);
+        }
+        // Let the closed connections' last packets and the exited threads go.
+        if !plan.quick {
+            thread::sleep(Duration::from_secs(1));
+        }
+    }
+    let skipped = SCALE_SIZES
+        .iter()
+        .filter(|&&n| plan.python && !plan.quick && n > PYTHON_MOST);
+    for sessions in skipped {
+        let mut row = vec!["article_server.py".to_string(), sessions.to_string()];
+        row.extend((2..table.header.len() - 1).map(|_| "-".to_string()));
+        row.push(format!(
+            "not run: more than {PYTHON_MOST} threads swamp the machine"
+        ));
+        table.push(row);
+    }
+    (table, said)
+}
+
+/// The designs and sizes of the scale run.
+fn scale_plan(plan: &Plan) -> Vec<Held> {
+    let backlog = SCALE_BACKLOG.to_string();
+    let pause = held_pause_ms(plan).to_string();
+    let quiet = words(&["--quiet", "--backlog", &backlog, "--pause-ms", &pause]);
+    // 10 closes a session idle for a minute: opening 100,000 may take longer than that.
+    let mut tokio = quiet.clone();
+    tokio.extend(words(&["--timeout-ms", &HOLD_TIMEOUT_MS.to_string()]));
+    let sizes: Vec<usize> = if plan.quick {
+        vec![50]
+    } else {
+        SCALE_SIZES.to_vec()
+    };
+    let mut list = Vec::new();
+    for &sessions in &sizes {
+        let mut designs = vec![
+            ("03_server (threads)", sibling("03_server"), quiet.clone()),
+            (
+                "09_event_loop (mio)",
+                sibling("09_event_loop"),
+                quiet.clone(),
+            ),
+            (
+                "10_async_server (tokio)",
+                sibling("10_async_server"),
+                tokio.clone(),
+            ),
+        ];
+        if plan.python && sessions <= PYTHON_MOST {
+            let script =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons/python/article_server.py");
+            designs.push((
+                "article_server.py",
+                PathBuf::from("python3"),
+                vec![script.display().to_string()],
+            ));
+        }
+        for (design, program, args) in designs {
+            list.push(Held {
+                design,
+                program,
+                args,
+                sessions,
+            });
+        }
+    }
+    let (big, workers) = if plan.quick {
+        (100, 2)
+    } else {
+        (BIG_SESSIONS, BIG_WORKERS)
+    };
+    let mut args = tokio;
+    args.extend(words(&["--workers", &workers.to_string()]));
+    list.push(Held {
+        design: if plan.quick {
+            "10_async_server --workers 2"
+        } else {
+            "10_async_server --workers 8"
+        },
+        program: sibling("10_async_server"),
+        args,
+        sessions: big,
+    });
+    list
+}
+
+/// The pause of the held runs: the article's second, shorter with `--quick`.
+fn held_pause_ms(plan: &Plan) -> u64 {
+    if plan.quick { QUICK_PAUSE_MS } else { 1000 }
+}
+
+/// Runs one design at one size and returns its row.
+fn hold(held: &Held, said: &mut Vec<Vec<String>>) -> Vec<String> {
+    // The Python rendition, with the article's pause of one second.
+    let python = (held.program == Path::new("python3")).then_some("1");
+    let mut command = server_command(&held.program, &held.args, python);
+    command.stderr(Stdio::piped());
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|err| fail(format!("cannot start {}: {err}", held.design)));
+    let stdout = drain(
+        child.stdout.take().expect("piped"),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    let stderr = drain(
+        child.stderr.take().expect("piped"),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    let Some(addr) = listening_addr(&stdout) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        fail(format!("{} printed no `listening on` line", held.design));
+    };
+    let watch = Watch::start(child.id());
+    let (output, overran) = hold_with(addr, held.sessions);
+    let seen = watch.stop();
+    let died = child.try_wait().ok().flatten();
+    let _ = child.kill();
+    let _ = child.wait();
+    let table = String::from_utf8_lossy(&output.stdout);
+    let value = |label: &str| row(&table, label).unwrap_or_else(|| "-".into());
+    let count = |label: &str| value(label).parse::<usize>().unwrap_or(0);
+    // The server's own words: everything it printed that names an error.
+    let printed: Vec<String> = stdout.try_iter().chain(stderr.try_iter()).collect();
+    let mut limit = limits_seen(&printed, said);
+    if let Some(status) = died {
+        limit.push(format!("server died: {status}"));
+    }
+    limit.extend(client_errors(&table));
+    if overran {
+        limit.push(format!("stopped after {} s", HOLD_LIMIT.as_secs()));
+    }
+    if limit.is_empty() {
+        limit.push("none".into());
+    }
+    let per_session = match seen.peak_rss_kib.checked_sub(seen.first_rss_kib) {
+        Some(grown) if count("held") > 0 => format!("{:.1}", grown as f64 / count("held") as f64),
+        _ => "-".into(),
+    };
+    vec![
+        held.design.into(),
+        held.sessions.to_string(),
+        value("held"),
+        value("served"),
+        value("errors"),
+        value("opening"),
+        value("wall time"),
+        value("connect p50"),
+        value("connect p99"),
+        format!("{:.1}", seen.peak_rss_kib as f64 / 1024.0),
+        per_session,
+        seen.peak_threads.to_string(),
+        format!("{:.2}", seen.cpu_ticks as f64 / TICKS_PER_S),
+        limit.join("; "),
+    ]
+}
+
+/// Runs 11_many_clients against `addr` with `sessions` clients; kills it if it runs
+/// longer than [`HOLD_LIMIT`] (true then). Its table is in the output either way.
+fn hold_with(addr: SocketAddr, sessions: usize) -> (std::process::Output, bool) {
+    let mut child = Command::new(sibling("11_many_clients"))
+        .arg(addr.to_string())
+        .args(["--clients", &sessions.to_string()])
+        .args(["--open-timeout-ms", &OPEN_TIMEOUT_MS.to_string()])
+        .args(["--timeout-ms", &CLIENT_TIMEOUT_MS.to_string()])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|err| fail(format!("cannot run 11_many_clients: {err}")));
+    let deadline = Instant::now() + HOLD_LIMIT;
+    let mut overran = false;
+    while child.try_wait().ok().flatten().is_none() {
+        if Instant::now() > deadline {
+            // Its parts, when it spread the clients over processes, are its
+            // children: stop them too.
+            for pid in family(child.id()).into_iter().skip(1) {
+                let _ = Command::new("kill").arg(pid.to_string()).status();
+            }
+            let _ = child.kill();
+            overran = true;
+            break;
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+    let output = child
+        .wait_with_output()
+        .unwrap_or_else(|err| fail(format!("cannot read 11_many_clients: {err}")));
+    (output, overran)
+}
+
+/// The errors a server printed, by the C library's name for them, counted: `accept
+/// failed: Too many open files (os error 24)` is EMFILE. A thread that could not be
+/// started says EAGAIN; a stack guard page that could not be mapped, ENOMEM (the
+/// kernel's `vm.max_map_count`, or memory).
+/// Each kind's first line goes into `said`: (kind, count, the line).
+fn limits_seen(lines: &[String], said: &mut Vec<Vec<String>>) -> Vec<String> {
+    let names = [
+        (24, "EMFILE"),
+        (11, "EAGAIN"),
+        (12, "ENOMEM"),
+        (99, "EADDRNOTAVAIL"),
+        (23, "ENFILE"),
+    ];
+    let mut found: Vec<String> = Vec::new();
+    for (code, name) in names {
+        let needle = format!("(os error {code})");
+        let hits: Vec<&String> = lines.iter().filter(|l| l.contains(&needle)).collect();
+        if let Some(first) = hits.first() {
+            found.push(format!("server {name} ×{}", hits.len()));
+            said.push(vec![name.into(), hits.len().to_string(), words_of(first)]);
+        }
+    }
+    if let Some(fatal) = lines.iter().find(|l| l.contains("fatal runtime error")) {
+        found.push("server aborted".into());
+        said.push(vec!["abort".into(), "1".into(), words_of(fatal)]);
+    }
+    found
+}
+
+/// A line the server printed, without its `[server]` tag, and cut short.
+fn words_of(line: &str) -> String {
+    let words = line.strip_prefix("[server] ").unwrap_or(line);
+    words.chars().take(110).collect()
+}
+
+/// The error rows of 11's table (`  EADDRNOTAVAIL  12  ...`), as `client EADDRNOTAVAIL ×12`.
+fn client_errors(table: &str) -> Vec<String> {
+    table
+        .lines()
+        .filter(|line| line.starts_with("  "))
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let (kind, count) = (words.next()?, words.next()?);
+            Some(format!("client {kind} ×{count}"))
+        })
+        .collect()
+}
+
+/// What was seen of a server process and its children while it ran.
+#[derive(Default, Clone, Copy)]
+struct Seen {
+    first_rss_kib: u64,
+    peak_rss_kib: u64,
+    peak_threads: u64,
+    cpu_ticks: u64,
+}
+
+/// A thread that reads /proc for a process and its children every [`SAMPLE_EVERY`].
+struct Watch {
+    stop: Arc<AtomicUsize>,
+    handle: thread::JoinHandle<Seen>,
+}
+
+impl Watch {
+    fn start(pid: u32) -> Watch {
+        let stop = Arc::new(AtomicUsize::new(0));
+        let stopped = Arc::clone(&stop);
+        let handle = thread::spawn(move || {
+            let mut seen = Seen::default();
+            let mut first_cpu = None;
+            // Processor time by process: a process that exits keeps its last reading.
+            let mut cpu: Vec<(u32, u64)> = Vec::new();
+            while stopped.load(SeqCst) == 0 {
+                let (mut rss, mut threads) = (0, 0);
+                for p in family(pid) {
+                    let status =
+                        std::fs::read_to_string(format!("/proc/{p}/status")).unwrap_or_default();
+                    rss += status_field(&status, "VmRSS:");
+                    threads += status_field(&status, "Threads:");
+                    if let Some(ticks) = cpu_ticks(p) {
+                        match cpu.iter_mut().find(|(q, _)| *q == p) {
+                            Some((_, t)) => *t = ticks,
+                            None => cpu.push((p, ticks)),
+                        }
+                    }
+                }
+                if seen.first_rss_kib == 0 {
+                    seen.first_rss_kib = rss;
+                }
+                let total: u64 = cpu.iter().map(|(_, t)| t).sum();
+                let first = *first_cpu.get_or_insert(total);
+                seen.cpu_ticks = total - first.min(total);
+                seen.peak_rss_kib = seen.peak_rss_kib.max(rss);
+                seen.peak_threads = seen.peak_threads.max(threads);
+                thread::sleep(SAMPLE_EVERY);
+            }
+            seen
+        });
+        Watch { stop, handle }
+    }
+
+    fn stop(self) -> Seen {
+        self.stop.store(1, SeqCst);
+        self.handle.join().unwrap_or_default()
+    }
+}
+
+/// A process and its children (10's workers), from /proc (Linux).
+fn family(pid: u32) -> Vec<u32> {
+    let children =
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
+    let mut all = vec![pid];
+    all.extend(
+        children
+            .split_whitespace()
+            .filter_map(|w| w.parse::<u32>().ok()),
+    );
+    all
+}
+
+/// A number field of /proc/PID/status, such as `VmRSS:` (KiB) or `Threads:`.
+fn status_field(status: &str, name: &str) -> u64 {
+    let line = status.lines().find(|line| line.starts_with(name));
+    line.and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// User and system time of a process so far, in clock ticks (/proc/PID/stat fields 14
+/// and 15, counted after the command name in parentheses).
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.rsplit_once(") ")?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+/// The targets of the scale issue, checked against this run.
+fn scale_targets(servers: &[Server], runs: &Runs, plan: &Plan, held: &Table) -> Table {
+    let mut table = Table::new("Scale targets", &["target", "measured", "met"]);
+    let cell = |design: &str, sessions: usize, column: &str| -> Option<String> {
+        let c = held.header.iter().position(|h| h == column)?;
+        let row = held
+            .rows
+            .iter()
+            .find(|r| r[0].starts_with(design) && r[1] == sessions.to_string())?;
+        Some(row[c].clone())
+    };
+    let number = |design: &str, sessions: usize, column: &str| -> Option<f64> {
+        cell(design, sessions, column)?.parse().ok()
+    };
+    let mut push = |target: String, measured: Option<String>, met: Option<bool>| {
+        let met = match met {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "not measured",
+        };
+        table.push(vec![
+            target,
+            measured.unwrap_or_else(|| "-".into()),
+            met.into(),
+        ]);
+    };
+    let top = *SCALE_SIZES.last().expect("sizes");
+    for design in ["09_event_loop", "10_async_server"] {
+        let errors = number(design, top, "errors");
+        let wall = number(design, top, "wall s");
+        let per = number(design, top, "RSS/session KiB");
+        let measured = format!(
+            "{} errors, wall {} s, {} KiB/session",
+            fmt(errors, 0),
+            fmt(wall, 2),
+            fmt(per, 1)
+        );
+        let met = match (errors, wall, per) {
+            (Some(e), Some(w), Some(p)) => Some(e == 0.0 && w < 4.0 && p <= 4.0),
+            _ => None,
+        };
+        push(
+            format!("{design}: {top} sessions, 0 errors, wall < 4 s, ≤ 4 KiB/session"),
+            Some(measured),
+            met,
+        );
+    }
+    let big = number("10_async_server --workers", BIG_SESSIONS, "errors");
+    let big_wall = number("10_async_server --workers", BIG_SESSIONS, "wall s");
+    let met = match (big, big_wall) {
+        (Some(e), Some(w)) => Some(e == 0.0 && w < 15.0),
+        _ => None,
+    };
+    push(
+        format!(
+            "10_async_server --workers {BIG_WORKERS}: {BIG_SESSIONS} sessions, 0 errors, wall < 15 s"
+        ),
+        Some(format!(
+            "{} errors, wall {} s",
+            fmt(big, 0),
+            fmt(big_wall, 2)
+        )),
+        met,
+    );
+    let threads_cpu = number("03_server", 10_000, "CPU s");
+    for design in ["09_event_loop", "10_async_server"] {
+        let p99 = number(design, 10_000, "connect p99 ms");
+        push(
+            format!("{design}: connect p99 ≤ 100 ms at 10000"),
+            Some(format!("{} ms", fmt(p99, 2))),
+            p99.map(|p| p <= 100.0),
+        );
+        let cpu = number(design, 10_000, "CPU s");
+        push(
+            format!("{design}: CPU ≤ half of 03_server's at 10000"),
+            Some(format!("{} s vs {} s", fmt(cpu, 2), fmt(threads_cpu, 2))),
+            cpu.zip(threads_cpu).map(|(c, t)| c <= t / 2.0),
+        );
+    }
+    let of = |name: &str| servers.iter().position(|s| s.name == name);
+    for design in ["09_event_loop", "10_async_server"] {
+        for clients in [10, 100] {
+            let l = plan.loads.iter().position(|&(c, _)| c == clients);
+            let spread = match (of(design), of("floor"), l) {
+                (Some(a), Some(b), Some(l)) => Spread::of(ratios_by_round(runs, a, b, l)),
+                _ => None,
+            };
+            let [median, range] = Spread::cells(spread.as_ref(), 2);
+            push(
+                format!("{design} ÷ floor ≥ 0.8 at {}", clients_word(clients)),
+                spread.as_ref().map(|_| format!("{median} ({range})")),
+                spread.map(|s| s.median >= 0.8),
+            );
+        }
+    }
+    table
+}
+
+/// A number with `decimals` digits, or `-`.
+fn fmt(value: Option<f64>, decimals: usize) -> String {
+    value.map_or("-".into(), |v| format!("{v:.decimals$}"))
+}
+// ANCHOR_END: scale
 
 // ANCHOR: table
 /// A table of text cells, printed aligned on the terminal or written as Markdown, from

@@ -203,6 +203,49 @@ pub fn syn_schedule(retries: u32, linear: u32) -> (Vec<u64>, u64) {
     (sends, at + wait)
 }
 
+// ANCHOR: bind_no_port
+/// Asks that binding `socket` to an address with port 0 leave the port unchosen until
+/// `connect`, when the kernel knows the destination too (`IP_BIND_ADDRESS_NO_PORT`,
+/// Linux 4.2 and later). A plain `bind` to port 0 must pick a port no other socket of
+/// that address uses, for any destination; chosen at `connect`, the port need only
+/// make the four numbers (source address and port, destination address and port)
+/// unique, and a port left in TIME_WAIT by a connection to elsewhere can serve again.
+///
+/// On Linux it calls the C library's `setsockopt` through `libc` (socket2 has no call
+/// for this option). Elsewhere it returns an error of kind
+/// [`std::io::ErrorKind::Unsupported`] and the socket is left as it was.
+pub fn bind_address_no_port(socket: &socket2::Socket) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let on: libc::c_int = 1;
+        let len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: the socket is open for the call, and `on` is an int the call only reads.
+        let set = unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                libc::IPPROTO_IP,
+                libc::IP_BIND_ADDRESS_NO_PORT,
+                (&on as *const libc::c_int).cast(),
+                len,
+            )
+        };
+        if set != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = socket;
+        Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "IP_BIND_ADDRESS_NO_PORT is Linux's",
+        ))
+    }
+}
+// ANCHOR_END: bind_no_port
+
 #[cfg(test)]
 mod tests {
     use super::*;

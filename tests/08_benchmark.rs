@@ -420,3 +420,74 @@ fn the_floor_pauses_instead_of_spinning_when_out_of_file_descriptors() {
     floor.expect("accept works again, after failing");
     Peer::welcomed(addr);
 }
+
+/// `--scale --quick`: 09 and 10 beside the floor, every design holding a few sessions
+/// at once, 10 with two workers, and the targets table (its big rows not measured).
+#[cfg(feature = "scale")]
+#[test]
+fn quick_scale_run_holds_sessions_with_every_design() {
+    lessons(&[
+        "03_server",
+        "07_load",
+        "08_benchmark",
+        "09_event_loop",
+        "10_async_server",
+        "11_many_clients",
+    ]);
+    let out = run(
+        "08_benchmark",
+        &["--scale", "--quick", "--allow-debug", "--rounds", "1"],
+        "",
+    );
+    assert!(out.status.success(), "{}\n{}", out.stderr, out.stdout);
+    let ratios = text_rows(
+        &out.stdout,
+        "Ratios of round trips/s (median of 1 per-round ratios)",
+    );
+    let names: Vec<&str> = ratios.iter().map(|row| row[0].as_str()).collect();
+    for name in ["09_event_loop", "10_async_server", "floor"] {
+        assert!(
+            names.contains(&name),
+            "no {name} in the ratios:\n{}",
+            out.stdout
+        );
+    }
+    let held = text_rows(
+        &out.stdout,
+        "Sessions held at once, then every dialogue at once (pause 100 ms)",
+    );
+    // design words, then: sessions held served errors ...
+    let numbers = |row: &Vec<String>| -> Vec<String> {
+        row.iter()
+            .skip_while(|w| w.parse::<u64>().is_err())
+            .cloned()
+            .collect()
+    };
+    for design in ["03_server", "09_event_loop", "10_async_server"] {
+        let row = held
+            .iter()
+            .find(|row| row[0] == design)
+            .unwrap_or_else(|| panic!("no row for {design}:\n{}", out.stdout));
+        assert_eq!(
+            numbers(row)[..4],
+            ["50", "50", "50", "0"],
+            "{design} should hold and serve all 50 sessions, without errors:\n{}",
+            out.stdout
+        );
+    }
+    let workers = held
+        .iter()
+        .find(|row| row.iter().any(|w| w == "--workers"))
+        .unwrap_or_else(|| panic!("no row for the workers:\n{}", out.stdout));
+    assert_eq!(
+        numbers(workers)[1..5],
+        ["100", "100", "100", "0"],
+        "10's two workers should hold and serve all 100 sessions:\n{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("not measured"),
+        "the quick run cannot measure 19,000 sessions, and should say so:\n{}",
+        out.stdout
+    );
+}

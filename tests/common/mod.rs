@@ -87,6 +87,11 @@ pub fn lessons(names: &[&str]) -> Vec<PathBuf> {
         for name in &missing {
             cargo.args(["--example", name]);
         }
+        // Lessons 09-11 need the `scale` feature; a test run with it builds every
+        // lesson with it, so that the library is not built twice.
+        if cfg!(feature = "scale") {
+            cargo.args(["--features", "scale"]);
+        }
         match profile_dir.file_name().and_then(|p| p.to_str()) {
             Some("debug") | None => {}
             Some(profile) => {
@@ -676,6 +681,13 @@ impl Running {
     /// Sends SIGINT to the program, as Ctrl-C in its terminal would.
     pub fn interrupt(&self) {
         self.signal("INT");
+    }
+
+    /// Sends SIGTERM to the program, as `kill` or a service manager would.
+    pub fn terminate(&self) {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(status.is_ok_and(|s| s.success()), "kill -TERM {pid} failed");
     }
 
     /// Waits for the program to exit, at most [`PATIENCE`], and returns its status.
