@@ -1882,6 +1882,228 @@ impl Drawing<'_> {
     }
 }
 
+// ---- A capture in words: what lesson 12 prints of it --------------------------------
+
+impl Capture {
+    /// What the file's header says, a field a line, under the file's `name`; `file` is
+    /// the whole file, already read by [`Capture::read`].
+    pub fn describe(&self, name: &str, file: &[u8]) -> String {
+        let order = if self.big_endian { "big" } else { "little" };
+        let unit = if self.nanoseconds {
+            "nanoseconds"
+        } else {
+            "microseconds"
+        };
+        let link = Link::KNOWN
+            .iter()
+            .find(|(number, _)| *number == self.link_type)
+            .map_or("unknown", |(_, link)| link);
+        let span = self
+            .records
+            .last()
+            .zip(self.records.first())
+            .map_or(0, |(last, first)| {
+                self.time_ns(last).saturating_sub(self.time_ns(first))
+            });
+        // Capture::read has checked that the file holds its 24-byte header.
+        let magic = hex(&file[..4.min(file.len())]);
+        format!(
+            "  {name}: {} bytes of classic pcap\n  \
+             magic number    {magic}: numbers {order}-endian, times in {unit}\n  \
+             version         {}.{}\n  \
+             snap length     {} (the most bytes kept of each packet)\n  \
+             link type       {} = {link}\n  \
+             packets         {}, over {} s\n",
+            file.len(),
+            self.version.0,
+            self.version.1,
+            self.snaplen,
+            self.link_type,
+            self.records.len(),
+            seconds(span as i64),
+        )
+    }
+}
+
+impl Packet {
+    /// The four layers, nested, a line each (lesson 12's short form of
+    /// [`Packet::render`]). `window` is the window's text: how it is scaled depends on
+    /// the handshake, which only the whole conversation knows.
+    pub fn layers(&self, window: &str) -> String {
+        let link = match &self.link {
+            Link::Ethernet {
+                dst,
+                src,
+                ethertype,
+            } => format!(
+                "{} · {} → {} · EtherType 0x{ethertype:04x}",
+                self.link.name(),
+                mac(src),
+                mac(dst)
+            ),
+            Link::Null { .. } => format!(
+                "{} · address family {}",
+                self.link.name(),
+                self.link.null_family()
+            ),
+            Link::Sll { packet_type, .. } => {
+                format!("{} · packet type {packet_type}", self.link.name())
+            }
+            Link::Sll2 {
+                interface,
+                packet_type,
+                ..
+            } => format!(
+                "{} · interface {interface} · packet type {packet_type}",
+                self.link.name()
+            ),
+        };
+        let ip = match &self.ip {
+            Ip::V4(h) => format!(
+                "IPv4 · {} → {} · {} bytes · TTL {} · ID {}{} · checksum {}",
+                h.src,
+                h.dst,
+                h.total_len,
+                h.ttl,
+                h.identification,
+                if h.dont_fragment() { " · DF" } else { "" },
+                if h.checksum_ok() {
+                    "correct".to_string()
+                } else {
+                    format!("wrong (should be 0x{:04x})", h.checksum_should_be())
+                }
+            ),
+            Ip::V6(h) => format!(
+                "IPv6 · {} → {} · {} bytes after the header · hop limit {}",
+                h.src, h.dst, h.payload_len, h.hop_limit
+            ),
+        };
+        let tcp = &self.tcp;
+        let tcp_line = format!(
+            "TCP · {} → {} · {}-byte header · {} · win {window} · checksum {}",
+            tcp.src_port,
+            tcp.dst_port,
+            tcp.header_len(),
+            tcp.flag_names(),
+            self.tcp_checksum().word()
+        );
+        let data = if self.payload.is_empty() {
+            "data · none".to_string()
+        } else {
+            format!(
+                "data · {} bytes · {}",
+                self.payload.len(),
+                quoted(&self.payload, 64)
+            )
+        };
+        let mut text = format!(
+            "{} {}\n{} {} {}\n{} {} {} {}\n",
+            "┌─".blue(),
+            link.blue(),
+            "│".blue(),
+            "┌─".green(),
+            ip.green(),
+            "│".blue(),
+            "│".green(),
+            "┌─".yellow(),
+            tcp_line.yellow()
+        );
+        let bars = format!("{} {} {}", "│".blue(), "│".green(), "│".yellow());
+        if !tcp.options.is_empty() {
+            let options: Vec<String> = tcp.options.iter().map(TcpOption::describe).collect();
+            let line = format!("options: {}", options.join(", "));
+            text.push_str(&format!("{bars} {}\n", line.yellow()));
+        }
+        if self.missing() > 0 {
+            let line = format!("{} bytes not captured (the snap length)", self.missing());
+            text.push_str(&format!("{bars} {}\n", line.yellow()));
+        }
+        text.push_str(&format!("{bars} {} {}\n", "┌─".magenta(), data.magenta()));
+        text
+    }
+
+    /// Both checksums checked, as texts for [`Packet::render`]'s `shown`: the TCP
+    /// checksum, and the IPv4 header checksum (IPv6 has none).
+    pub fn checksums_checked(&self) -> Vec<Shown<'static>> {
+        let field = self.tcp.checksum;
+        let tcp = match self.tcp_checksum() {
+            TcpChecksum::Correct => {
+                format!("0x{field:04x} correct: with the pseudo-header, sums to 0")
+            }
+            TcpChecksum::Partial { should_be } => {
+                format!("0x{field:04x} partial, the pseudo-header's sum (whole: 0x{should_be:04x})")
+            }
+            TcpChecksum::Incorrect { should_be } => {
+                format!("0x{field:04x} wrong: should be 0x{should_be:04x}")
+            }
+            TcpChecksum::NotCaptured => format!("0x{field:04x} (not checked: data not captured)"),
+        };
+        let mut shown = vec![("checksum", tcp)];
+        if let Ip::V4(h) = &self.ip {
+            let text = if h.checksum_ok() {
+                format!(
+                    "0x{:04x} correct: the header sums to 0 (RFC 1071)",
+                    h.checksum
+                )
+            } else {
+                format!(
+                    "0x{:04x} wrong: should be 0x{:04x}",
+                    h.checksum,
+                    h.checksum_should_be()
+                )
+            };
+            shown.push(("header checksum", text));
+        }
+        shown
+    }
+}
+
+impl TcpChecksum {
+    /// The verdict in a word or three.
+    pub fn word(self) -> String {
+        match self {
+            TcpChecksum::Correct => "correct".into(),
+            TcpChecksum::Partial { .. } => "partial".into(),
+            TcpChecksum::Incorrect { should_be } => format!("wrong (should be 0x{should_be:04x})"),
+            TcpChecksum::NotCaptured => "not checked (not all captured)".into(),
+        }
+    }
+}
+
+/// Bytes as a quoted string, at most `most` characters of it: `"Michael"`, `"Hel"…`.
+pub fn quoted(bytes: &[u8], most: usize) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    if text.chars().count() <= most {
+        format!("{text:?}")
+    } else {
+        let head: String = text.chars().take(most).collect();
+        format!("{head:?}…")
+    }
+}
+
+/// Nanoseconds as seconds, to the microsecond: `1.000149`.
+pub fn seconds(ns: i64) -> String {
+    let sign = if ns < 0 { "-" } else { "" };
+    let ns = ns.unsigned_abs();
+    format!(
+        "{sign}{}.{:06}",
+        ns / 1_000_000_000,
+        ns % 1_000_000_000 / 1000
+    )
+}
+
+/// A short span in the unit that suits it: `12 µs`, `45.8 ms`, `1.000 s`.
+pub fn duration(ns: i64) -> String {
+    let ns = ns.max(0) as f64;
+    if ns < 1e6 {
+        format!("{:.0} µs", ns / 1e3)
+    } else if ns < 1e9 {
+        format!("{:.1} ms", ns / 1e6)
+    } else {
+        format!("{:.3} s", ns / 1e9)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
