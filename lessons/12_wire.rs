@@ -28,14 +28,13 @@
 //! header, and drawing a packet's layers, in `src/parcel.rs` (the book shows that code
 //! too); starting 03_server and 04_client for `--live`, in `src/sibling.rs`.
 
-use colored::Colorize;
-use std::io::{self, Read};
+use std::io;
 use std::net::SocketAddr;
 use tcp_lessons::args::{Args, usage_error};
 use tcp_lessons::note;
 use tcp_lessons::parcel::{
-    ACK, Capture, FIN, Ip, Link, NotTcp, Packet, RST, SYN, TcpChecksum, TcpOption, duration,
-    quoted, seconds, unknown_link_type,
+    ACK, Capture, FIN, Ip, Link, NotTcp, Packet, RST, SYN, TcpChecksum, duration, ladder_ends,
+    ladder_phase, ladder_rung, quoted, read_capture_file, seconds, unknown_link_type,
 };
 use tcp_lessons::say::{self, fail, heading};
 
@@ -43,8 +42,6 @@ use tcp_lessons::say::{self, fail, heading};
 const SAMPLE: &str = "lessons/captures/dialogue.pcap";
 /// Its bytes, inside this program: it runs from any directory.
 const SAMPLE_BYTES: &[u8] = include_bytes!("captures/dialogue.pcap");
-/// The largest file this lesson reads: captures of a few conversations are a few KiB.
-const MAX_FILE: u64 = 16 << 20;
 /// With --live: the server's pause after each message, the article's `time.sleep(1)`.
 const PAUSE_MS: u64 = 1000;
 /// A pure ACK sent this long after the segment it acknowledges was delayed on
@@ -122,32 +119,10 @@ fn main() {
 
 /// The capture's name and bytes: the file, standard input, or the shipped sample.
 fn read_input(file: Option<&str>) -> (String, Vec<u8>) {
-    let Some(file) = file else {
-        return (SAMPLE.into(), SAMPLE_BYTES.to_vec());
-    };
-    let (name, reader): (String, Box<dyn Read>) = if file == "-" {
-        ("standard input".into(), Box::new(io::stdin()))
-    } else {
-        match std::fs::File::open(file) {
-            Ok(opened) => (file.into(), Box::new(opened)),
-            Err(err) => fail(format!(
-                "cannot read {file}: {err} (tcpdump -i lo -w {file} port 1234 makes one)"
-            )),
-        }
-    };
-    // One more byte than the limit: a larger file is refused, not cut.
-    let mut bytes = Vec::new();
-    if let Err(err) = reader.take(MAX_FILE + 1).read_to_end(&mut bytes) {
-        fail(format!("cannot read {name}: {err}"));
+    match file {
+        Some(file) => read_capture_file(file).unwrap_or_else(|why| fail(why)),
+        None => (SAMPLE.into(), SAMPLE_BYTES.to_vec()),
     }
-    if bytes.len() as u64 > MAX_FILE {
-        fail(format!(
-            "{name} is larger than {} MiB: this lesson reads captures of a few \
-             conversations; keep the first packets with tcpdump -r {name} -c 100 -w small.pcap",
-            MAX_FILE >> 20
-        ));
-    }
-    (name, bytes)
 }
 
 // ---- Every record, unpacked ---------------------------------------------------------
@@ -192,20 +167,15 @@ fn decode(name: &str, capture: &Capture) -> Vec<Seen> {
             // ARP, UDP, a fragment...: listed, and decoding goes on.
             Err(NotTcp::Other(what)) => Err(what),
             Err(NotTcp::Malformed(why)) => {
+                let (n, at, kept) = (i + 1, record.offset, record.data.len());
+                let mut said = format!("{name}: packet {n} (byte {at} of the file): {why}");
                 // A capture may keep only the start of each packet (tcpdump -s).
-                let (kept, was) = (record.data.len(), record.original_len);
-                let hint = if kept < was as usize {
-                    format!(
-                        "; only {kept} of its {was} bytes were captured: capture again with tcpdump -s 0"
-                    )
-                } else {
-                    String::new()
-                };
-                let at = record.offset;
-                fail(format!(
-                    "{name}: packet {} (byte {at} of the file): {why}{hint}",
-                    i + 1
-                ))
+                if kept < record.original_len as usize {
+                    let was = record.original_len;
+                    said += &format!("; only {kept} of its {was} bytes were captured");
+                    said += ": capture again with tcpdump -s 0";
+                }
+                fail(said)
             }
         };
         // Times in a damaged file may run backwards: no overflow, whatever they say.
@@ -296,10 +266,7 @@ fn follow(seen: &mut [Seen]) -> Vec<Conversation> {
         };
         if tcp.has(SYN) {
             sender.isn = Some(tcp.seq);
-            sender.scale = tcp.options.iter().find_map(|option| match option {
-                TcpOption::WindowScale(shift) => Some(*shift),
-                _ => None,
-            });
+            sender.scale = tcp.window_scale();
         } else if sender.isn.is_none() {
             // No SYN seen: the first byte seen is called byte 1.
             sender.isn = Some(tcp.seq.wrapping_sub(1));
@@ -401,21 +368,11 @@ fn show_packets(seen: &[Seen], conversations: &[Conversation]) {
             }
         };
         let c = &conversations[segment.conversation];
-        let (packet, tcp) = (&segment.packet, &segment.packet.tcp);
+        let packet = &segment.packet;
         let (from, to) = segment.sides();
-        let (seq, length) = (c.seq(segment), packet.payload.len());
-        let seq = match length {
-            _ if tcp.has(SYN) => format!("seq 0 (ISN {})", tcp.seq),
-            0 => format!("seq {seq}"),
-            _ => format!("seq {seq}:{}", seq.wrapping_add(length as u32)),
-        };
-        let ack = c.ack(segment).map(|a| format!("  ack {a}"));
-        say::out_text(&format!(
-            "{when}  {from} → {to}  {}  {seq}{}  win {}  length {length}\n",
-            tcp.tcpdump_flags(),
-            ack.unwrap_or_default(),
-            tcp.window,
-        ));
+        // The numbers counted from each side's ISN, as tcpdump counts them.
+        let line = packet.tcpdump_line(c.seq(segment), c.ack(segment));
+        say::out_text(&format!("{when}  {from} → {to}  {line}\n"));
         say::out_text(&packet.layers(&c.window(segment).1));
     }
 }
@@ -482,51 +439,10 @@ fn show_one(name: &str, seen: &[Seen], conversations: &[Conversation], number: u
     ];
     shown.extend(packet.checksums_checked());
     say::out_text(&packet.render(&shown));
-    show_packings(packet, side);
+    note!("{}", packet.packings(side));
 }
-
-// ANCHOR: packings
-/// The article's three packings, laid over a real packet.
-fn show_packings(packet: &Packet, side: &str) {
-    let data = match packet.payload.len() {
-        0 => format!("none: no data, the {side}'s kernel sent this segment on its own"),
-        n => format!(
-            "the {n} bytes {}, all that\n  the {side} program wrote",
-            quoted(&packet.payload, 40)
-        ),
-    };
-    let (tcp, ip, link) = (&packet.tcp, &packet.ip, &packet.link);
-    let options = tcp.header_len() - 20;
-    let no_card = match link {
-        Link::Ethernet { src, .. } if *src == [0; 6] => {
-            ", MACs all zero:\n  on lo no card carries it"
-        }
-        _ => "",
-    };
-    note!(
-        "The article's three packings, laid over this real parcel:\n\
-         - packing 1, the goods: {data};\n\
-         - TCP, which has no packing in the story: ports {} → {}, the byte numbers, the\n  \
-         ACK, the window, in {} bytes of header ({options} of options, which lesson 01's\n  \
-         parcel leaves out);\n\
-         - packing 2, the post office: the {}-byte IP header, {} → {};\n\
-         - packing 3, the vehicle: the {}-byte {} header{no_card}.",
-        tcp.src_port,
-        tcp.dst_port,
-        tcp.header_len(),
-        ip.header_len(),
-        ip.src(),
-        ip.dst(),
-        link.len(),
-        link.name(),
-    );
-}
-// ANCHOR_END: packings
 
 // ---- 3. The conversation, as a timeline ---------------------------------------------
-
-/// Columns between the client's bar and the server's, in the timeline.
-const WIDTH: usize = 46;
 
 /// Draws each conversation; returns the numbers of the packets that acknowledged a
 /// conversation's last FIN.
@@ -557,64 +473,28 @@ fn timeline(c: &Conversation, segments: &[(&Seen, &Segment)]) -> Option<usize> {
     if !c.handshake {
         note!("The capture holds no SYN: it began after the handshake.");
     }
-    let client = format!("client {}", c.client.addr);
-    let server = format!("server {}", c.server.addr);
-    let gap = (WIDTH + 2).saturating_sub(client.chars().count() + server.chars().count());
-    let gap = " ".repeat(gap.max(1));
-    say::out_text(&format!("{:17}{client}{gap}{server}\n", ""));
+    let (client, server) = (&c.client.addr, &c.server.addr);
+    say::out_text(&ladder_ends(
+        &format!("client {client}"),
+        &format!("server {server}"),
+    ));
     let mut story = Story::default();
     for (i, (seen, segment)) in segments.iter().enumerate() {
         let (phase, meaning) = story.tell(c, &segments[..i], seen, segment);
         if let Some(phase) = phase {
-            let title = format!("{phase:^WIDTH$}").bold();
-            say::out_text(&format!("{:17}│{title}│\n", ""));
+            say::out_text(&ladder_phase(&phase));
         }
-        let arrow = arrow(&label(c, segment), segment.from_client);
-        let line = format!(
-            "#{:<3} {:>10}  {arrow}  {meaning}",
-            seen.number,
-            seconds(seen.time)
-        );
-        say::out_text(&format!("{}\n", line.trim_end()));
+        let label = segment
+            .packet
+            .label(c.seq(segment), c.ack(segment), SHOW_TEXT);
+        let (number, time) = (seen.number, seen.time);
+        let rung = ladder_rung(number, time, &label, segment.from_client, &meaning);
+        say::out_text(&rung);
     }
     story.sum_up();
     story.last_ack
 }
 // ANCHOR_END: timeline
-
-/// What a segment says, short enough for its arrow.
-fn label(c: &Conversation, segment: &Segment) -> String {
-    let (packet, tcp) = (&segment.packet, &segment.packet.tcp);
-    let seq = c.seq(segment);
-    let ack = c
-        .ack(segment)
-        .map(|a| format!(" ack {a}"))
-        .unwrap_or_default();
-    let fin = if tcp.has(FIN) { " FIN" } else { "" };
-    if tcp.has(SYN) {
-        let syn = if tcp.has(ACK) { "SYN ACK" } else { "SYN" };
-        format!("{syn} seq {seq}{ack}")
-    } else if tcp.has(RST) {
-        format!("RST seq {seq}{ack}")
-    } else if !packet.payload.is_empty() {
-        let end = seq.wrapping_add(packet.payload.len() as u32);
-        format!("{} {seq}:{end}{fin}", quoted(&packet.payload, SHOW_TEXT))
-    } else if tcp.has(FIN) {
-        format!("FIN seq {seq}{ack}")
-    } else {
-        format!("ACK{}", ack.trim_start_matches(" ack"))
-    }
-}
-
-/// `label` on an arrow from the client's bar to the server's, or back.
-fn arrow(label: &str, to_server: bool) -> String {
-    let line = "─".repeat(WIDTH.saturating_sub(label.chars().count() + 4).max(1));
-    if to_server {
-        format!("│─ {label} {line}▶│")
-    } else {
-        format!("│◀{line} {label} ─│")
-    }
-}
 
 /// What the timeline has seen so far, to name what comes next.
 #[derive(Default)]
@@ -712,10 +592,7 @@ impl Story {
         now: i64,
     ) -> (Option<String>, String) {
         let tcp = &segment.packet.tcp;
-        let mss = tcp.options.iter().find_map(|o| match o {
-            TcpOption::Mss(mss) => Some(format!(", MSS {mss}")),
-            _ => None,
-        });
+        let mss = tcp.mss().map(|mss| format!(", MSS {mss}"));
         let scale = c.sender(segment).scale.map(|s| format!(", scale {s}"));
         let offers = format!("{}{}", mss.unwrap_or_default(), scale.unwrap_or_default());
         if tcp.has(ACK) {
@@ -907,11 +784,7 @@ fn show_loopback(packets: &[(usize, &Packet)]) {
     }
     let mut mss: Vec<String> = packets
         .iter()
-        .flat_map(|(_, p)| &p.tcp.options)
-        .filter_map(|o| match o {
-            TcpOption::Mss(mss) => Some(mss.to_string()),
-            _ => None,
-        })
+        .filter_map(|(_, p)| p.tcp.mss().map(|mss| mss.to_string()))
         .collect();
     mss.dedup();
     if !mss.is_empty() {
@@ -1017,12 +890,7 @@ fn packet_socket() -> Result<socket2::Socket, Live> {
         }
     })?;
     // Until the real filter is set, frames from everywhere would queue up: drop them.
-    let nothing = [socket2::SockFilter::new(
-        (libc::BPF_RET | libc::BPF_K) as u16,
-        0,
-        0,
-        0,
-    )];
+    let nothing = [bpf(libc::BPF_RET | libc::BPF_K, 0, 0, 0)];
     socket
         .attach_filter(&nothing)
         .map_err(|err| Live::Failed(format!("cannot filter the capture: {err}")))?;
@@ -1043,28 +911,34 @@ fn only_port(lo: u32, port: u16) -> Vec<socket2::SockFilter> {
     };
     /// Linux's packet type for a frame this host sends (`<linux/if_packet.h>`).
     const PACKET_OUTGOING: u32 = 4;
-    let op = |code: u32, jt: u8, jf: u8, k: u32| socket2::SockFilter::new(code as u16, jt, jf, k);
     let extension = |which: i32| (SKF_AD_OFF + which) as u32;
     // A jump says how many instructions to skip: `jt` if the test holds, `jf` if not.
     vec![
-        op(BPF_LD | BPF_W | BPF_ABS, 0, 0, extension(SKF_AD_PKTTYPE)), //  0 A = packet type
-        op(BPF_JMP | BPF_JEQ | BPF_K, 14, 0, PACKET_OUTGOING),         //  1 sent by us? drop
-        op(BPF_LD | BPF_W | BPF_ABS, 0, 0, extension(SKF_AD_IFINDEX)), //  2 A = interface
-        op(BPF_JMP | BPF_JEQ | BPF_K, 0, 12, lo),                      //  3 not lo? drop
-        op(BPF_LD | BPF_H | BPF_ABS, 0, 0, 12),                        //  4 A = EtherType
-        op(BPF_JMP | BPF_JEQ | BPF_K, 0, 10, 0x0800),                  //  5 not IPv4? drop
-        op(BPF_LD | BPF_B | BPF_ABS, 0, 0, 14 + 9),                    //  6 A = IP protocol
-        op(BPF_JMP | BPF_JEQ | BPF_K, 0, 8, 6),                        //  7 not TCP? drop
-        op(BPF_LD | BPF_H | BPF_ABS, 0, 0, 14 + 6),                    //  8 A = fragment bits
-        op(BPF_JMP | BPF_JSET | BPF_K, 6, 0, 0x1fff),                  //  9 a fragment? drop
-        op(BPF_LDX | BPF_B | BPF_MSH, 0, 0, 14),                       // 10 X = IHL × 4
-        op(BPF_LD | BPF_H | BPF_IND, 0, 0, 14),                        // 11 A = source port
-        op(BPF_JMP | BPF_JEQ | BPF_K, 2, 0, u32::from(port)),          // 12 ours? keep
-        op(BPF_LD | BPF_H | BPF_IND, 0, 0, 14 + 2),                    // 13 A = destination port
-        op(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, u32::from(port)),          // 14 not ours? drop
-        op(BPF_RET | BPF_K, 0, 0, tcp_lessons::parcel::MAX_CAPTURED),  // 15 keep the frame
-        op(BPF_RET | BPF_K, 0, 0, 0),                                  // 16 drop it
+        bpf(BPF_LD | BPF_W | BPF_ABS, 0, 0, extension(SKF_AD_PKTTYPE)), //  0 A = packet type
+        bpf(BPF_JMP | BPF_JEQ | BPF_K, 14, 0, PACKET_OUTGOING),         //  1 sent by us? drop
+        bpf(BPF_LD | BPF_W | BPF_ABS, 0, 0, extension(SKF_AD_IFINDEX)), //  2 A = interface
+        bpf(BPF_JMP | BPF_JEQ | BPF_K, 0, 12, lo),                      //  3 not lo? drop
+        bpf(BPF_LD | BPF_H | BPF_ABS, 0, 0, 12),                        //  4 A = EtherType
+        bpf(BPF_JMP | BPF_JEQ | BPF_K, 0, 10, 0x0800),                  //  5 not IPv4? drop
+        bpf(BPF_LD | BPF_B | BPF_ABS, 0, 0, 14 + 9),                    //  6 A = IP protocol
+        bpf(BPF_JMP | BPF_JEQ | BPF_K, 0, 8, 6),                        //  7 not TCP? drop
+        bpf(BPF_LD | BPF_H | BPF_ABS, 0, 0, 14 + 6),                    //  8 A = fragment bits
+        bpf(BPF_JMP | BPF_JSET | BPF_K, 6, 0, 0x1fff),                  //  9 a fragment? drop
+        bpf(BPF_LDX | BPF_B | BPF_MSH, 0, 0, 14),                       // 10 X = IHL × 4
+        bpf(BPF_LD | BPF_H | BPF_IND, 0, 0, 14),                        // 11 A = source port
+        bpf(BPF_JMP | BPF_JEQ | BPF_K, 2, 0, u32::from(port)),          // 12 ours? keep
+        bpf(BPF_LD | BPF_H | BPF_IND, 0, 0, 14 + 2),                    // 13 A = destination port
+        bpf(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, u32::from(port)),          // 14 not ours? drop
+        bpf(BPF_RET | BPF_K, 0, 0, tcp_lessons::parcel::MAX_CAPTURED),  // 15 keep the frame
+        bpf(BPF_RET | BPF_K, 0, 0, 0),                                  // 16 drop it
     ]
+}
+
+/// One instruction of a classic BPF program: what to do, where to jump when a test
+/// holds or fails, and a number to load or compare.
+#[cfg(target_os = "linux")]
+fn bpf(code: u32, jt: u8, jf: u8, k: u32) -> socket2::SockFilter {
+    socket2::SockFilter::new(code as u16, jt, jf, k)
 }
 
 /// lo's interface index (`ip link` shows it first: 1).
@@ -1086,6 +960,8 @@ fn read_until_closed(
     port: u16,
     deadline: std::time::Instant,
 ) -> io::Result<Capture> {
+    use io::ErrorKind::{Interrupted, TimedOut, WouldBlock};
+    use std::io::Read;
     use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
     socket.set_read_timeout(Some(Duration::from_millis(50)))?;
     let mut capture = Capture::new(Link::ETHERNET);
@@ -1095,17 +971,8 @@ fn read_until_closed(
     while Instant::now() < deadline {
         let n = match (&mut &*socket).read(&mut buffer) {
             Ok(n) => n,
-            // The read timeout: look at the clock, and wait again.
-            Err(err)
-                if matches!(
-                    err.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                ) =>
-            {
-                continue;
-            }
+            // The read timeout (or a signal): look at the clock, and wait again.
+            Err(err) if matches!(err.kind(), WouldBlock | TimedOut | Interrupted) => continue,
             Err(err) => return Err(err),
         };
         // The time the program read the frame: later than the kernel saw it by the

@@ -766,6 +766,22 @@ impl Tcp {
         TCP_HEADER_LEN + self.options_bytes().len()
     }
 
+    /// The maximum segment size its MSS option announces (a SYN's), if it has one.
+    pub fn mss(&self) -> Option<u16> {
+        self.options.iter().find_map(|option| match option {
+            TcpOption::Mss(mss) => Some(*mss),
+            _ => None,
+        })
+    }
+
+    /// The shift its window scale option announces (a SYN's, RFC 7323), if it has one.
+    pub fn window_scale(&self) -> Option<u8> {
+        self.options.iter().find_map(|option| match option {
+            TcpOption::WindowScale(shift) => Some(*shift),
+            _ => None,
+        })
+    }
+
     /// Whether all of `flags` are set.
     pub fn has(&self, flags: u8) -> bool {
         self.flags & flags == flags
@@ -2058,6 +2074,84 @@ impl Packet {
     }
 }
 
+impl Packet {
+    /// The packet as tcpdump's line reads it: flags, sequence numbers, window field and
+    /// length. `seq` and `ack` are counted from each side's ISN, as tcpdump counts
+    /// them; a SYN shows its ISN itself.
+    pub fn tcpdump_line(&self, seq: u32, ack: Option<u32>) -> String {
+        let (tcp, length) = (&self.tcp, self.payload.len());
+        let seq = match length {
+            _ if tcp.has(SYN) => format!("seq 0 (ISN {})", tcp.seq),
+            0 => format!("seq {seq}"),
+            _ => format!("seq {seq}:{}", seq.wrapping_add(length as u32)),
+        };
+        let ack = ack.map(|a| format!("  ack {a}")).unwrap_or_default();
+        let flags = tcp.tcpdump_flags();
+        format!("{flags}  {seq}{ack}  win {}  length {length}", tcp.window)
+    }
+
+    /// What the segment says, in a few words for an arrow of lesson 12's timeline:
+    /// `SYN seq 0`, `"Michael" 1:8`, `ACK 9`. `seq` and `ack` as for
+    /// [`Packet::tcpdump_line`]; the data is cut to `most` characters.
+    pub fn label(&self, seq: u32, ack: Option<u32>, most: usize) -> String {
+        let tcp = &self.tcp;
+        let ack = ack.map(|a| format!(" ack {a}")).unwrap_or_default();
+        if tcp.has(SYN) {
+            let syn = if tcp.has(ACK) { "SYN ACK" } else { "SYN" };
+            format!("{syn} seq {seq}{ack}")
+        } else if tcp.has(RST) {
+            format!("RST seq {seq}{ack}")
+        } else if !self.payload.is_empty() {
+            let end = seq.wrapping_add(self.payload.len() as u32);
+            let fin = if tcp.has(FIN) { " FIN" } else { "" };
+            format!("{} {seq}:{end}{fin}", quoted(&self.payload, most))
+        } else if tcp.has(FIN) {
+            format!("FIN seq {seq}{ack}")
+        } else {
+            format!("ACK{}", ack.trim_start_matches(" ack"))
+        }
+    }
+
+    // ANCHOR: packings
+    /// The article's three packings laid over this packet, sent by `side` (`client`):
+    /// lesson 12's words after `--packet N`.
+    pub fn packings(&self, side: &str) -> String {
+        let data = match self.payload.len() {
+            0 => format!("none: no data, the {side}'s kernel sent this segment on its own"),
+            n => format!(
+                "the {n} bytes {}, all that\n  the {side} program wrote",
+                quoted(&self.payload, 40)
+            ),
+        };
+        let (tcp, ip, link) = (&self.tcp, &self.ip, &self.link);
+        let options = tcp.header_len() - TCP_HEADER_LEN;
+        let no_card = match link {
+            Link::Ethernet { src, .. } if *src == [0; 6] => {
+                ", MACs all zero:\n  on lo no card carries it"
+            }
+            _ => "",
+        };
+        format!(
+            "The article's three packings, laid over this real parcel:\n\
+             - packing 1, the goods: {data};\n\
+             - TCP, which has no packing in the story: ports {} → {}, the byte numbers, the\n  \
+             ACK, the window, in {} bytes of header ({options} of options, which lesson 01's\n  \
+             parcel leaves out);\n\
+             - packing 2, the post office: the {}-byte IP header, {} → {};\n\
+             - packing 3, the vehicle: the {}-byte {} header{no_card}.",
+            tcp.src_port,
+            tcp.dst_port,
+            tcp.header_len(),
+            ip.header_len(),
+            ip.src(),
+            ip.dst(),
+            link.len(),
+            link.name(),
+        )
+    }
+    // ANCHOR_END: packings
+}
+
 impl TcpChecksum {
     /// The verdict in a word or three.
     pub fn word(self) -> String {
@@ -2068,6 +2162,69 @@ impl TcpChecksum {
             TcpChecksum::NotCaptured => "not checked (not all captured)".into(),
         }
     }
+}
+
+/// The largest capture file [`read_capture_file`] reads: a few conversations take a
+/// few KiB.
+pub const MAX_FILE: u64 = 16 << 20;
+
+/// Reads a capture file, or standard input for `-`; returns a name for it in messages,
+/// and its bytes. The error, one line, says what went wrong and what to try.
+pub fn read_capture_file(file: &str) -> Result<(String, Vec<u8>), String> {
+    use std::io::Read;
+    let (name, reader): (String, Box<dyn Read>) = if file == "-" {
+        ("standard input".into(), Box::new(std::io::stdin()))
+    } else {
+        match std::fs::File::open(file) {
+            Ok(opened) => (file.into(), Box::new(opened)),
+            Err(err) => {
+                return Err(format!(
+                    "cannot read {file}: {err} (tcpdump -i lo -w {file} port 1234 makes one)"
+                ));
+            }
+        }
+    };
+    // One more byte than the limit: a larger file is refused, not cut.
+    let mut bytes = Vec::new();
+    if let Err(err) = reader.take(MAX_FILE + 1).read_to_end(&mut bytes) {
+        return Err(format!("cannot read {name}: {err}"));
+    }
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(format!(
+            "{name} is larger than {} MiB: this lesson reads captures of a few \
+             conversations; keep the first packets with tcpdump -r {name} -c 100 -w small.pcap",
+            MAX_FILE >> 20
+        ));
+    }
+    Ok((name, bytes))
+}
+
+/// Columns between the two bars of a [`ladder_ends`] drawing.
+const LADDER: usize = 46;
+
+/// The top of a conversation drawn as a ladder (lesson 12's timeline): the names of
+/// its two ends, over the two bars.
+pub fn ladder_ends(left: &str, right: &str) -> String {
+    let gap = (LADDER + 2).saturating_sub(left.chars().count() + right.chars().count());
+    format!("{:17}{left}{}{right}\n", "", " ".repeat(gap.max(1)))
+}
+
+/// A title across the ladder, between its bars: the phase that starts here.
+pub fn ladder_phase(title: &str) -> String {
+    format!("{:17}│{}│\n", "", format!("{title:^LADDER$}").bold())
+}
+
+/// A rung of the ladder: a packet's number and time, `label` on an arrow from the
+/// left bar to the right one (or back), and what the packet means, after it.
+pub fn ladder_rung(number: usize, ns: i64, label: &str, rightwards: bool, meaning: &str) -> String {
+    let line = "─".repeat(LADDER.saturating_sub(label.chars().count() + 4).max(1));
+    let arrow = if rightwards {
+        format!("│─ {label} {line}▶│")
+    } else {
+        format!("│◀{line} {label} ─│")
+    };
+    let rung = format!("#{number:<3} {:>10}  {arrow}  {meaning}", seconds(ns));
+    format!("{}\n", rung.trim_end())
 }
 
 /// Bytes as a quoted string, at most `most` characters of it: `"Michael"`, `"Hel"…`.
