@@ -218,16 +218,6 @@ struct Endpoint {
     scale: Option<u8>,
 }
 
-impl Endpoint {
-    fn new(addr: SocketAddr) -> Endpoint {
-        Endpoint {
-            addr,
-            isn: None,
-            scale: None,
-        }
-    }
-}
-
 // ANCHOR: follow
 /// Sorts the segments into conversations, and finds each side's ISN and window
 /// scale. The side that sends a SYN without ACK is the client.
@@ -249,9 +239,14 @@ fn follow(seen: &mut [Seen]) -> Vec<Conversation> {
             } else {
                 (dst, src)
             };
+            let end = |addr| Endpoint {
+                addr,
+                isn: None,
+                scale: None,
+            };
             conversations.push(Conversation {
-                client: Endpoint::new(client),
-                server: Endpoint::new(server),
+                client: end(client),
+                server: end(server),
                 handshake: syn,
             });
             conversations.len() - 1
@@ -405,25 +400,15 @@ fn show_one(name: &str, seen: &[Seen], conversations: &[Conversation], number: u
         c.sender(segment).addr,
         c.receiver(segment).addr
     );
-    // The fields lesson 01 cannot know: what the numbers mean in this conversation.
+    // What lesson 01 could not know: what the numbers mean in this conversation.
     let seq = if tcp.has(SYN) {
-        format!(
-            "{} (the {side}'s ISN: its bytes are numbered from the next one)",
-            tcp.seq
-        )
+        format!("the {side}'s ISN: its bytes are numbered from the next one")
     } else {
-        let relative = c.seq(segment);
-        format!(
-            "{} (relative {relative}: counted from the {side}'s ISN)",
-            tcp.seq
-        )
+        format!("relative {}: counted from the {side}'s ISN", c.seq(segment))
     };
     let ack = match c.ack(segment) {
-        Some(relative) => format!(
-            "{} (relative {relative}: the next byte it expects from the {other})",
-            tcp.ack
-        ),
-        None => format!("{} (no ACK flag: not used)", tcp.ack),
+        Some(ack) => format!("relative {ack}: the next byte it expects from the {other}"),
+        None => "no ACK flag: not used".into(),
     };
     let (bytes, window) = c.window(segment);
     let window = match c.sender(segment).scale {
@@ -433,8 +418,8 @@ fn show_one(name: &str, seen: &[Seen], conversations: &[Conversation], number: u
         _ => window,
     };
     let mut shown = vec![
-        ("sequence number", seq),
-        ("acknowledgment number", ack),
+        ("sequence number", format!("{} ({seq})", tcp.seq)),
+        ("acknowledgment number", format!("{} ({ack})", tcp.ack)),
         ("window", window),
     ];
     shown.extend(packet.checksums_checked());
@@ -725,19 +710,15 @@ fn show_checksums(seen: &[Seen], last_acks: &[usize]) {
             ipv4.len()
         );
     }
-    let count = |wanted: fn(TcpChecksum) -> bool| {
-        packets
-            .iter()
-            .filter(|(_, p)| wanted(p.tcp_checksum()))
-            .count()
-    };
-    let partial = count(|c| matches!(c, TcpChecksum::Partial { .. }));
+    let verdicts: Vec<TcpChecksum> = packets.iter().map(|(_, p)| p.tcp_checksum()).collect();
+    let count = |wanted: fn(&TcpChecksum) -> bool| verdicts.iter().filter(|v| wanted(v)).count();
+    let partial = count(|v| matches!(v, TcpChecksum::Partial { .. }));
     note!(
         "TCP checksums: {} correct, {partial} partial, {} wrong, {} not checked (data not\n\
          captured), of {}.",
-        count(|c| c == TcpChecksum::Correct),
-        count(|c| matches!(c, TcpChecksum::Incorrect { .. })),
-        count(|c| c == TcpChecksum::NotCaptured),
+        count(|v| *v == TcpChecksum::Correct),
+        count(|v| matches!(v, TcpChecksum::Incorrect { .. })),
+        count(|v| *v == TcpChecksum::NotCaptured),
         packets.len()
     );
     if partial > 0 {
@@ -772,10 +753,11 @@ fn show_checksums(seen: &[Seen], last_acks: &[usize]) {
 
 /// What else says "loopback": MACs of zeros, and an MSS that only a 64 KiB MTU allows.
 fn show_loopback(packets: &[(usize, &Packet)]) {
-    let zero_macs = packets
-        .iter()
-        .filter(|(_, p)| matches!(p.link, Link::Ethernet { src, dst, .. } if src == [0; 6] && dst == [0; 6]))
-        .count();
+    let no_card = |(_, p): &&(usize, &Packet)| match p.link {
+        Link::Ethernet { src, dst, .. } => src == [0; 6] && dst == [0; 6],
+        _ => false,
+    };
+    let zero_macs = packets.iter().filter(no_card).count();
     if zero_macs > 0 {
         note!(
             "{zero_macs} frames carry MAC addresses of all zeros: on lo no network card sends\n\
