@@ -469,12 +469,18 @@ fn timeline(c: &Conversation, segments: &[(&Seen, &Segment)]) -> Option<usize> {
         if let Some(phase) = phase {
             say::out_text(&ladder_phase(&phase));
         }
+        // The arrow says what the segment carries; the words after it, what it means.
         let label = segment
             .packet
             .label(c.seq(segment), c.ack(segment), SHOW_TEXT);
-        let (number, time) = (seen.number, seen.time);
-        let rung = ladder_rung(number, time, &label, segment.from_client, &meaning);
-        say::out_text(&rung);
+        let to_server = segment.from_client;
+        say::out_text(&ladder_rung(
+            seen.number,
+            seen.time,
+            &label,
+            to_server,
+            &meaning,
+        ));
     }
     story.sum_up();
     story.last_ack
@@ -502,8 +508,8 @@ struct Story {
     delayed: Vec<i64>,
 }
 
-// ANCHOR: story
 impl Story {
+    // ANCHOR: story
     /// The phase that starts with this segment, if one does, and what it means.
     fn tell(
         &mut self,
@@ -568,6 +574,7 @@ impl Story {
         }
         (None, meaning)
     }
+    // ANCHOR_END: story
 
     /// A SYN, and what it offers: the first or the second step of the handshake.
     fn handshake(
@@ -628,10 +635,7 @@ impl Story {
             }
         }
     }
-}
-// ANCHOR_END: story
 
-impl Story {
     /// Says what the whole conversation showed.
     fn sum_up(&self) {
         if let (Some(least), Some(most)) = (self.replies.iter().min(), self.replies.iter().max()) {
@@ -687,7 +691,6 @@ fn acknowledged(before: &[(&Seen, &Segment)], ack: &Segment) -> Option<i64> {
 
 // ---- 4. Checksums, and what loopback changes ----------------------------------------
 
-// ANCHOR: checksums
 /// Both checksums of every segment, and what a capture of loopback shows that a real
 /// network does not.
 fn show_checksums(seen: &[Seen], last_acks: &[usize]) {
@@ -749,7 +752,6 @@ fn show_checksums(seen: &[Seen], last_acks: &[usize]) {
     }
     show_loopback(&packets);
 }
-// ANCHOR_END: checksums
 
 /// What else says "loopback": MACs of zeros, and an MSS that only a 64 KiB MTU allows.
 fn show_loopback(packets: &[(usize, &Packet)]) {

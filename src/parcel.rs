@@ -2112,7 +2112,6 @@ impl Packet {
         }
     }
 
-    // ANCHOR: packings
     /// The article's three packings laid over this packet, sent by `side` (`client`):
     /// lesson 12's words after `--packet N`.
     pub fn packings(&self, side: &str) -> String {
@@ -2149,7 +2148,6 @@ impl Packet {
             link.name(),
         )
     }
-    // ANCHOR_END: packings
 }
 
 impl TcpChecksum {
@@ -2601,7 +2599,9 @@ mod tests {
             r.flip_bits(&mut bytes);
             if let Ok(read) = Packet::parse(packet.link.link_type(), &bytes) {
                 let _ = read.tcp_checksum();
-                let _ = read.render(&[]);
+                let _ = read.render(&read.checksums_checked());
+                let _ = (read.layers(""), read.packings("client"));
+                let _ = (read.tcpdump_line(1, Some(1)), read.label(1, None, 18));
             }
         }
     }
@@ -2624,9 +2624,11 @@ mod tests {
                 continue;
             };
             read += 1;
+            let _ = capture.describe("flipped", input);
             for record in &capture.records {
                 if let Ok(packet) = Packet::parse(capture.link_type, &record.data) {
                     let _ = (packet.tcp_checksum(), packet.render(&[]), packet.to_bytes());
+                    let _ = (packet.layers(""), packet.packings("server"));
                 }
             }
         }
