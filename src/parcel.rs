@@ -30,6 +30,11 @@
 //! [`SEQUENCE_NUMBER`], [`ACKNOWLEDGMENT_NUMBER`], [`WINDOW`] and [`IDENTIFICATION`]. Its
 //! TCP header is the minimal one, with no options (Linux usually adds 12 bytes of
 //! timestamps).
+//!
+//! The last part, *a capture in words*, holds what lesson 12 prints of a capture that is
+//! not that lesson's point: reading a file ([`read_capture_file`]), the file's header
+//! described, a packet's layers a line each ([`Packet::layers`]), tcpdump's line, the
+//! timeline's labels and ladder, and times and data as text.
 
 use colored::{Color, Colorize};
 use std::fmt;
