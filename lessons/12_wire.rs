@@ -378,10 +378,8 @@ fn show_packets(seen: &[Seen], conversations: &[Conversation]) {
 /// over it.
 fn show_one(name: &str, seen: &[Seen], conversations: &[Conversation], number: usize) {
     let Some(s) = seen.get(number - 1) else {
-        usage_error(format!(
-            "--packet {number}: {name} holds {} packets",
-            seen.len()
-        ))
+        let holds = seen.len();
+        usage_error(format!("--packet {number}: {name} holds {holds} packets"))
     };
     heading(format!("Packet {number} in full"));
     let segment = match &s.decoded {
@@ -434,15 +432,10 @@ fn show_one(name: &str, seen: &[Seen], conversations: &[Conversation], number: u
 fn show_timelines(seen: &[Seen], conversations: &[Conversation]) -> Vec<usize> {
     let mut last_acks = Vec::new();
     for (index, c) in conversations.iter().enumerate() {
-        if conversations.len() == 1 {
-            heading("3. The conversation");
-        } else {
-            heading(format!(
-                "3.{} The conversation of {}",
-                index + 1,
-                c.client.addr
-            ));
-        }
+        heading(match conversations.len() {
+            1 => "3. The conversation".to_string(),
+            _ => format!("3.{} The conversation of {}", index + 1, c.client.addr),
+        });
         let mine: Vec<_> = segments(seen)
             .filter(|(_, segment)| segment.conversation == index)
             .collect();
