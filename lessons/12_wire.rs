@@ -23,15 +23,18 @@
 //! ran in two other terminals, and stopped with Ctrl-C two seconds after the client
 //! ended. To make your own, do the same with a file name of your own, then give the
 //! file to this lesson.
+//!
+//! What is not this lesson's point is in the library: reading the pcap file and every
+//! header, and drawing a packet's layers, in `src/parcel.rs` (the book shows that code
+//! too); starting 03_server and 04_client for `--live`, in `src/sibling.rs`.
 
-use colored::Colorize;
-use std::io::{self, Read};
-use std::net::IpAddr;
+use std::io;
+use std::net::SocketAddr;
 use tcp_lessons::args::{Args, usage_error};
 use tcp_lessons::note;
 use tcp_lessons::parcel::{
-    ACK, Capture, FIN, Ip, Link, NotTcp, Packet, RST, SYN, TcpChecksum, TcpOption, mac,
-    unknown_link_type,
+    ACK, Capture, FIN, Ip, Link, NotTcp, Packet, RST, SYN, TcpChecksum, duration, ladder_ends,
+    ladder_phase, ladder_rung, quoted, read_capture_file, seconds, unknown_link_type,
 };
 use tcp_lessons::say::{self, fail, heading};
 
@@ -39,8 +42,6 @@ use tcp_lessons::say::{self, fail, heading};
 const SAMPLE: &str = "lessons/captures/dialogue.pcap";
 /// Its bytes, inside this program: it runs from any directory.
 const SAMPLE_BYTES: &[u8] = include_bytes!("captures/dialogue.pcap");
-/// The largest file this lesson reads: captures of a few conversations are a few KiB.
-const MAX_FILE: u64 = 16 << 20;
 /// With --live: the server's pause after each message, the article's `time.sleep(1)`.
 const PAUSE_MS: u64 = 1000;
 /// A pure ACK sent this long after the segment it acknowledges was delayed on
@@ -88,9 +89,8 @@ fn main() {
     let live = args.flag("--live");
     let pause_ms: u64 = args.value("--pause-ms", PAUSE_MS);
     let save: String = args.value("--save", String::new());
-    let save = (!save.is_empty()).then_some(save);
     let file = args.positional();
-    if !live && save.is_some() {
+    if !live && !save.is_empty() {
         args.refuse("--save writes what --live captured: give --live too");
     }
     if live && file.is_some() {
@@ -99,7 +99,7 @@ fn main() {
     args.finish();
 
     let (name, bytes) = if live {
-        live_or_sample(pause_ms, save.as_deref())
+        live_or_sample(pause_ms, &save)
     } else {
         read_input(file.as_deref())
     };
@@ -109,7 +109,8 @@ fn main() {
     if packet > 0 {
         show_one(&name, &seen, &conversations, packet);
     } else {
-        show_file(&name, &bytes, &capture);
+        heading("1. The capture file");
+        say::out_text(&capture.describe(&name, &bytes));
         show_packets(&seen, &conversations);
         let last_acks = show_timelines(&seen, &conversations);
         show_checksums(&seen, &last_acks);
@@ -118,33 +119,13 @@ fn main() {
 
 /// The capture's name and bytes: the file, standard input, or the shipped sample.
 fn read_input(file: Option<&str>) -> (String, Vec<u8>) {
-    let Some(file) = file else {
-        return (SAMPLE.into(), SAMPLE_BYTES.to_vec());
-    };
-    let (name, reader): (String, Box<dyn Read>) = if file == "-" {
-        ("standard input".into(), Box::new(io::stdin()))
-    } else {
-        match std::fs::File::open(file) {
-            Ok(opened) => (file.into(), Box::new(opened)),
-            Err(err) => fail(format!(
-                "cannot read {file}: {err} (tcpdump -i lo -w {file} port 1234 makes one)"
-            )),
-        }
-    };
-    // One more byte than the limit: a larger file is refused, not cut.
-    let mut bytes = Vec::new();
-    if let Err(err) = reader.take(MAX_FILE + 1).read_to_end(&mut bytes) {
-        fail(format!("cannot read {name}: {err}"));
+    match file {
+        Some(file) => read_capture_file(file).unwrap_or_else(|why| fail(why)),
+        None => (SAMPLE.into(), SAMPLE_BYTES.to_vec()),
     }
-    if bytes.len() as u64 > MAX_FILE {
-        fail(format!(
-            "{name} is larger than {} MiB: this lesson reads captures of a few \
-             conversations; keep the first packets with tcpdump -r {name} -c 100 -w small.pcap",
-            MAX_FILE >> 20
-        ));
-    }
-    (name, bytes)
 }
+
+// ---- Every record, unpacked ---------------------------------------------------------
 
 /// One packet of the capture, decoded.
 struct Seen {
@@ -176,31 +157,25 @@ fn decode(name: &str, capture: &Capture) -> Vec<Seen> {
     let start = capture.records.first().map_or(0, |r| capture.time_ns(r));
     let mut seen = Vec::new();
     for (i, record) in capture.records.iter().enumerate() {
+        // The parcel codec reads the layers one inside the other: link, IP, TCP, data.
         let decoded = match Packet::parse(capture.link_type, &record.data) {
             Ok(packet) => Ok(Segment {
                 packet,
                 conversation: 0,
                 from_client: false,
             }),
+            // ARP, UDP, a fragment...: listed, and decoding goes on.
             Err(NotTcp::Other(what)) => Err(what),
             Err(NotTcp::Malformed(why)) => {
+                let (n, at, kept) = (i + 1, record.offset, record.data.len());
+                let mut said = format!("{name}: packet {n} (byte {at} of the file): {why}");
                 // A capture may keep only the start of each packet (tcpdump -s).
-                let cut = record.data.len() < record.original_len as usize;
-                let hint = if cut {
-                    format!(
-                        "; only {} of its {} bytes were captured: capture again with \
-                         tcpdump -s 0",
-                        record.data.len(),
-                        record.original_len
-                    )
-                } else {
-                    String::new()
-                };
-                fail(format!(
-                    "{name}: packet {} (byte {} of the file): {why}{hint}",
-                    i + 1,
-                    record.offset
-                ))
+                if kept < record.original_len as usize {
+                    let was = record.original_len;
+                    said += &format!("; only {kept} of its {was} bytes were captured");
+                    said += ": capture again with tcpdump -s 0";
+                }
+                fail(said)
             }
         };
         // Times in a damaged file may run backwards: no overflow, whatever they say.
@@ -215,6 +190,14 @@ fn decode(name: &str, capture: &Capture) -> Vec<Seen> {
 }
 // ANCHOR_END: decode
 
+/// The segments among the packets, each with its packet.
+fn segments(seen: &[Seen]) -> impl Iterator<Item = (&Seen, &Segment)> {
+    seen.iter()
+        .filter_map(|s| s.decoded.as_ref().ok().map(|segment| (s, segment)))
+}
+
+// ---- Following a conversation -------------------------------------------------------
+
 /// One TCP connection of the capture: who is who, and where each side counts from.
 struct Conversation {
     client: Endpoint,
@@ -226,10 +209,8 @@ struct Conversation {
 }
 
 /// One end of a conversation.
-#[derive(Clone, Copy, PartialEq, Eq)]
 struct Endpoint {
-    ip: IpAddr,
-    port: u16,
+    addr: SocketAddr,
     /// Its initial sequence number (ISN), from its SYN: its bytes are numbered from
     /// ISN + 1.
     isn: Option<u32>,
@@ -237,56 +218,42 @@ struct Endpoint {
     scale: Option<u8>,
 }
 
-impl Endpoint {
-    fn new(ip: IpAddr, port: u16) -> Endpoint {
-        Endpoint {
-            ip,
-            port,
-            isn: None,
-            scale: None,
-        }
-    }
-
-    fn is(&self, ip: IpAddr, port: u16) -> bool {
-        self.ip == ip && self.port == port
-    }
-
-    fn address(&self) -> String {
-        match self.ip {
-            IpAddr::V4(ip) => format!("{ip}:{}", self.port),
-            IpAddr::V6(ip) => format!("[{ip}]:{}", self.port),
-        }
-    }
-}
-
+// ANCHOR: follow
 /// Sorts the segments into conversations, and finds each side's ISN and window
 /// scale. The side that sends a SYN without ACK is the client.
 fn follow(seen: &mut [Seen]) -> Vec<Conversation> {
     let mut conversations: Vec<Conversation> = Vec::new();
     for segment in seen.iter_mut().filter_map(|s| s.decoded.as_mut().ok()) {
         let (ip, tcp) = (&segment.packet.ip, &segment.packet.tcp);
-        let (src, dst) = ((ip.src(), tcp.src_port), (ip.dst(), tcp.dst_port));
+        let src = SocketAddr::new(ip.src(), tcp.src_port);
+        let dst = SocketAddr::new(ip.dst(), tcp.dst_port);
+        // A conversation is its two addresses, whichever way a segment goes.
         let found = conversations.iter().position(|c| {
-            (c.client.is(src.0, src.1) && c.server.is(dst.0, dst.1))
-                || (c.server.is(src.0, src.1) && c.client.is(dst.0, dst.1))
+            (c.client.addr, c.server.addr) == (src, dst)
+                || (c.server.addr, c.client.addr) == (src, dst)
         });
         let index = found.unwrap_or_else(|| {
             let syn = tcp.flags & (SYN | ACK) == SYN;
-            let (client, server) = if syn || tcp.src_port > tcp.dst_port {
+            let (client, server) = if syn || src.port() > dst.port() {
                 (src, dst)
             } else {
                 (dst, src)
             };
+            let end = |addr| Endpoint {
+                addr,
+                isn: None,
+                scale: None,
+            };
             conversations.push(Conversation {
-                client: Endpoint::new(client.0, client.1),
-                server: Endpoint::new(server.0, server.1),
+                client: end(client),
+                server: end(server),
                 handshake: syn,
             });
             conversations.len() - 1
         });
         let conversation = &mut conversations[index];
         segment.conversation = index;
-        segment.from_client = conversation.client.is(src.0, src.1);
+        segment.from_client = conversation.client.addr == src;
         let sender = if segment.from_client {
             &mut conversation.client
         } else {
@@ -294,10 +261,7 @@ fn follow(seen: &mut [Seen]) -> Vec<Conversation> {
         };
         if tcp.has(SYN) {
             sender.isn = Some(tcp.seq);
-            sender.scale = tcp.options.iter().find_map(|option| match option {
-                TcpOption::WindowScale(shift) => Some(*shift),
-                _ => None,
-            });
+            sender.scale = tcp.window_scale();
         } else if sender.isn.is_none() {
             // No SYN seen: the first byte seen is called byte 1.
             sender.isn = Some(tcp.seq.wrapping_sub(1));
@@ -305,6 +269,7 @@ fn follow(seen: &mut [Seen]) -> Vec<Conversation> {
     }
     conversations
 }
+// ANCHOR_END: follow
 
 impl Conversation {
     fn sender(&self, segment: &Segment) -> &Endpoint {
@@ -365,58 +330,20 @@ impl Conversation {
         }
     }
     // ANCHOR_END: window
+}
 
-    fn name(&self, segment: &Segment) -> &'static str {
-        if segment.from_client {
-            "client"
+impl Segment {
+    /// Who sent it, and who receives it.
+    fn sides(&self) -> (&'static str, &'static str) {
+        if self.from_client {
+            ("client", "server")
         } else {
-            "server"
+            ("server", "client")
         }
     }
 }
 
-/// How far a segment moves its sender's sequence numbers: its data, plus one for a SYN
-/// and one for a FIN, which count as one byte each.
-fn seq_len(packet: &Packet) -> u32 {
-    packet.payload.len() as u32 + u32::from(packet.tcp.has(SYN)) + u32::from(packet.tcp.has(FIN))
-}
-
-fn show_file(name: &str, file: &[u8], capture: &Capture) {
-    heading("1. The capture file");
-    let order = if capture.big_endian { "big" } else { "little" };
-    let unit = if capture.nanoseconds {
-        "nanoseconds"
-    } else {
-        "microseconds"
-    };
-    let link = Link::KNOWN
-        .iter()
-        .find(|(number, _)| *number == capture.link_type)
-        .map_or("unknown", |(_, link)| link);
-    let span = capture
-        .records
-        .last()
-        .zip(capture.records.first())
-        .map_or(0, |(last, first)| {
-            capture.time_ns(last).saturating_sub(capture.time_ns(first))
-        });
-    // Capture::read has checked that the file holds its 24-byte header.
-    let (size, magic) = (file.len(), tcp_lessons::parcel::hex(&file[..4]));
-    say::out_text(&format!(
-        "  {name}: {size} bytes of classic pcap\n  \
-         magic number    {magic}: numbers {order}-endian, times in {unit}\n  \
-         version         {}.{}\n  \
-         snap length     {} (the most bytes kept of each packet)\n  \
-         link type       {} = {link}\n  \
-         packets         {}, over {} s\n",
-        capture.version.0,
-        capture.version.1,
-        capture.snaplen,
-        capture.link_type,
-        capture.records.len(),
-        seconds(span as i64),
-    ));
-}
+// ---- 2. Every packet, layer by layer ------------------------------------------------
 
 /// Every packet as its nested layers, one line each, and a first line that reads as
 /// tcpdump's does.
@@ -436,166 +363,83 @@ fn show_packets(seen: &[Seen], conversations: &[Conversation]) {
             }
         };
         let c = &conversations[segment.conversation];
-        let (packet, tcp) = (&segment.packet, &segment.packet.tcp);
-        let to = if segment.from_client {
-            "client → server"
-        } else {
-            "server → client"
-        };
-        let seq = c.seq(segment);
-        let seq = if tcp.has(SYN) {
-            format!("seq 0 (ISN {})", tcp.seq)
-        } else if packet.payload.is_empty() {
-            format!("seq {seq}")
-        } else {
-            format!(
-                "seq {seq}:{}",
-                seq.wrapping_add(packet.payload.len() as u32)
-            )
-        };
-        let ack = c
-            .ack(segment)
-            .map(|a| format!("  ack {a}"))
-            .unwrap_or_default();
-        say::out_text(&format!(
-            "{when}  {to}  {}  {seq}{ack}  win {}  length {}\n",
-            tcp.tcpdump_flags(),
-            tcp.window,
-            packet.payload.len()
-        ));
-        say::out_text(&layers(c, segment));
+        let packet = &segment.packet;
+        let (from, to) = segment.sides();
+        // The numbers counted from each side's ISN, as tcpdump counts them.
+        let line = packet.tcpdump_line(c.seq(segment), c.ack(segment));
+        say::out_text(&format!("{when}  {from} → {to}  {line}\n"));
+        say::out_text(&packet.layers(&c.window(segment).1));
     }
 }
 
-/// The four layers of a segment, nested, a line each.
-fn layers(c: &Conversation, segment: &Segment) -> String {
-    let packet = &segment.packet;
-    let link = match &packet.link {
-        Link::Ethernet {
-            dst,
-            src,
-            ethertype,
-        } => format!(
-            "{} · {} → {} · EtherType 0x{ethertype:04x}",
-            packet.link.name(),
-            mac(src),
-            mac(dst)
-        ),
-        Link::Null { .. } => format!(
-            "{} · address family {}",
-            packet.link.name(),
-            packet.link.null_family()
-        ),
-        Link::Sll { packet_type, .. } => {
-            format!("{} · packet type {packet_type}", packet.link.name())
+// ---- --packet N: one packet in full -------------------------------------------------
+
+/// One packet in full, as lesson 01 draws its parcel, with the article's packings laid
+/// over it.
+fn show_one(name: &str, seen: &[Seen], conversations: &[Conversation], number: usize) {
+    let Some(s) = seen.get(number - 1) else {
+        let holds = seen.len();
+        usage_error(format!("--packet {number}: {name} holds {holds} packets"))
+    };
+    heading(format!("Packet {number} in full"));
+    let segment = match &s.decoded {
+        Ok(segment) => segment,
+        Err(what) => {
+            note!("Packet {number} is not a TCP segment: {what}.");
+            return;
         }
-        Link::Sll2 {
-            interface,
-            packet_type,
-            ..
-        } => format!(
-            "{} · interface {interface} · packet type {packet_type}",
-            packet.link.name()
-        ),
     };
-    let ip = match &packet.ip {
-        Ip::V4(h) => format!(
-            "IPv4 · {} → {} · {} bytes · TTL {} · ID {}{} · checksum {}",
-            h.src,
-            h.dst,
-            h.total_len,
-            h.ttl,
-            h.identification,
-            if h.dont_fragment() { " · DF" } else { "" },
-            if h.checksum_ok() {
-                "correct".to_string()
-            } else {
-                format!("wrong (should be 0x{:04x})", h.checksum_should_be())
-            }
-        ),
-        Ip::V6(h) => format!(
-            "IPv6 · {} → {} · {} bytes after the header · hop limit {}",
-            h.src, h.dst, h.payload_len, h.hop_limit
-        ),
-    };
-    let tcp = &packet.tcp;
-    let tcp_line = format!(
-        "TCP · {} → {} · {}-byte header · {} · win {} · checksum {}",
-        tcp.src_port,
-        tcp.dst_port,
-        tcp.header_len(),
-        tcp.flag_names(),
-        c.window(segment).1,
-        checksum_word(packet)
+    let c = &conversations[segment.conversation];
+    let (packet, tcp) = (&segment.packet, &segment.packet.tcp);
+    let (side, other) = segment.sides();
+    note!(
+        "Seen {} s after the first packet, from the {side} {}\nto the {other} {}.",
+        seconds(s.time),
+        c.sender(segment).addr,
+        c.receiver(segment).addr
     );
-    let options: Vec<String> = tcp.options.iter().map(TcpOption::describe).collect();
-    let data = if packet.payload.is_empty() {
-        "data · none".to_string()
+    // What lesson 01 could not know: what the numbers mean in this conversation.
+    let seq = if tcp.has(SYN) {
+        format!("the {side}'s ISN: its bytes are numbered from the next one")
     } else {
-        format!(
-            "data · {} bytes · {}",
-            packet.payload.len(),
-            quoted(&packet.payload, 64)
-        )
+        format!("relative {}: counted from the {side}'s ISN", c.seq(segment))
     };
-    let mut text = format!(
-        "{} {}\n{} {} {}\n{} {} {} {}\n",
-        "┌─".blue(),
-        link.blue(),
-        "│".blue(),
-        "┌─".green(),
-        ip.green(),
-        "│".blue(),
-        "│".green(),
-        "┌─".yellow(),
-        tcp_line.yellow()
-    );
-    let bars = format!("{} {} {}", "│".blue(), "│".green(), "│".yellow());
-    if !options.is_empty() {
-        let line = format!("options: {}", options.join(", "));
-        text.push_str(&format!("{bars} {}\n", line.yellow()));
-    }
-    if packet.missing() > 0 {
-        let line = format!("{} bytes not captured (the snap length)", packet.missing());
-        text.push_str(&format!("{bars} {}\n", line.yellow()));
-    }
-    text.push_str(&format!("{bars} {} {}\n", "┌─".magenta(), data.magenta()));
-    text
+    let ack = match c.ack(segment) {
+        Some(ack) => format!("relative {ack}: the next byte it expects from the {other}"),
+        None => "no ACK flag: not used".into(),
+    };
+    let (bytes, window) = c.window(segment);
+    let window = match c.sender(segment).scale {
+        Some(shift) if !tcp.has(SYN) && bytes != u64::from(tcp.window) => {
+            format!("{window} bytes (scale {shift}, from its SYN)")
+        }
+        _ => window,
+    };
+    let mut shown = vec![
+        ("sequence number", format!("{} ({seq})", tcp.seq)),
+        ("acknowledgment number", format!("{} ({ack})", tcp.ack)),
+        ("window", window),
+    ];
+    shown.extend(packet.checksums_checked());
+    say::out_text(&packet.render(&shown));
+    note!("{}", packet.packings(side));
 }
 
-/// What the TCP checksum turned out to be, in a word or three.
-fn checksum_word(packet: &Packet) -> String {
-    match packet.tcp_checksum() {
-        TcpChecksum::Correct => "correct".into(),
-        TcpChecksum::Partial { .. } => "partial".into(),
-        TcpChecksum::Incorrect { should_be } => format!("wrong (should be 0x{should_be:04x})"),
-        TcpChecksum::NotCaptured => "not checked (not all captured)".into(),
-    }
-}
-
-/// Columns between the client's bar and the server's, in the timeline.
-const WIDTH: usize = 46;
+// ---- 3. The conversation, as a timeline ---------------------------------------------
 
 /// Draws each conversation; returns the numbers of the packets that acknowledged a
 /// conversation's last FIN.
 fn show_timelines(seen: &[Seen], conversations: &[Conversation]) -> Vec<usize> {
     let mut last_acks = Vec::new();
     for (index, c) in conversations.iter().enumerate() {
-        if conversations.len() == 1 {
-            heading("3. The conversation");
-        } else {
-            heading(format!(
-                "3.{} The conversation of {}",
-                index + 1,
-                c.client.address()
-            ));
-        }
-        let segments: Vec<(&Seen, &Segment)> = seen
-            .iter()
-            .filter_map(|s| s.decoded.as_ref().ok().map(|segment| (s, segment)))
+        heading(match conversations.len() {
+            1 => "3. The conversation".to_string(),
+            _ => format!("3.{} The conversation of {}", index + 1, c.client.addr),
+        });
+        let mine: Vec<_> = segments(seen)
             .filter(|(_, segment)| segment.conversation == index)
             .collect();
-        last_acks.extend(timeline(c, &segments));
+        last_acks.extend(timeline(c, &mine));
     }
     last_acks
 }
@@ -607,70 +451,34 @@ fn timeline(c: &Conversation, segments: &[(&Seen, &Segment)]) -> Option<usize> {
     if !c.handshake {
         note!("The capture holds no SYN: it began after the handshake.");
     }
-    let client = format!("client {}", c.client.address());
-    let server = format!("server {}", c.server.address());
-    let gap = (WIDTH + 2).saturating_sub(client.chars().count() + server.chars().count());
-    say::out_text(&format!(
-        "{:17}{client}{}{server}\n",
-        "",
-        " ".repeat(gap.max(1))
+    let (client, server) = (&c.client.addr, &c.server.addr);
+    say::out_text(&ladder_ends(
+        &format!("client {client}"),
+        &format!("server {server}"),
     ));
     let mut story = Story::default();
     for (i, (seen, segment)) in segments.iter().enumerate() {
         let (phase, meaning) = story.tell(c, &segments[..i], seen, segment);
         if let Some(phase) = phase {
-            say::out_text(&format!(
-                "{:17}│{}│\n",
-                "",
-                format!("{phase:^WIDTH$}").bold()
-            ));
+            say::out_text(&ladder_phase(&phase));
         }
-        let line = format!(
-            "#{:<3} {:>10}  {}  {meaning}",
+        // The arrow says what the segment carries; the words after it, what it means.
+        let label = segment
+            .packet
+            .label(c.seq(segment), c.ack(segment), SHOW_TEXT);
+        let to_server = segment.from_client;
+        say::out_text(&ladder_rung(
             seen.number,
-            seconds(seen.time),
-            arrow(&label(c, segment), segment.from_client)
-        );
-        say::out_text(&format!("{}\n", line.trim_end()));
+            seen.time,
+            &label,
+            to_server,
+            &meaning,
+        ));
     }
     story.sum_up();
     story.last_ack
 }
-
-/// What a segment says, short enough for its arrow.
-fn label(c: &Conversation, segment: &Segment) -> String {
-    let (packet, tcp) = (&segment.packet, &segment.packet.tcp);
-    let seq = c.seq(segment);
-    let ack = c
-        .ack(segment)
-        .map(|a| format!(" ack {a}"))
-        .unwrap_or_default();
-    let fin = if tcp.has(FIN) { " FIN" } else { "" };
-    if tcp.has(SYN) {
-        let syn = if tcp.has(ACK) { "SYN ACK" } else { "SYN" };
-        format!("{syn} seq {seq}{ack}")
-    } else if tcp.has(RST) {
-        format!("RST seq {seq}{ack}")
-    } else if !packet.payload.is_empty() {
-        let end = seq.wrapping_add(packet.payload.len() as u32);
-        format!("{} {seq}:{end}{fin}", quoted(&packet.payload, SHOW_TEXT))
-    } else if tcp.has(FIN) {
-        format!("FIN seq {seq}{ack}")
-    } else {
-        format!("ACK{}", ack.trim_start_matches(" ack"))
-    }
-}
-
-/// `label` on an arrow from the client's bar to the server's, or back.
-fn arrow(label: &str, to_server: bool) -> String {
-    let dashes = WIDTH.saturating_sub(label.chars().count() + 4).max(1);
-    let line = "─".repeat(dashes);
-    if to_server {
-        format!("│─ {label} {line}▶│")
-    } else {
-        format!("│◀{line} {label} ─│")
-    }
-}
+// ANCHOR_END: timeline
 
 /// What the timeline has seen so far, to name what comes next.
 #[derive(Default)]
@@ -694,6 +502,7 @@ struct Story {
 }
 
 impl Story {
+    // ANCHOR: story
     /// The phase that starts with this segment, if one does, and what it means.
     fn tell(
         &mut self,
@@ -702,40 +511,26 @@ impl Story {
         seen: &Seen,
         segment: &Segment,
     ) -> (Option<String>, String) {
-        let (now, number) = (seen.time, seen.number);
-        let (packet, tcp) = (&segment.packet, &segment.packet.tcp);
-        let side = c.name(segment);
+        let (now, tcp) = (seen.time, &segment.packet.tcp);
+        let side = segment.sides().0;
+        // Does it acknowledge something new? A segment with data may carry an ACK too.
         let ack = c.ack(segment);
-        let new_ack = ack.is_some() && self.acked[usize::from(!segment.from_client)] != ack;
-        self.acked[usize::from(!segment.from_client)] = ack;
+        let acked = &mut self.acked[usize::from(!segment.from_client)];
+        let new_ack = ack.is_some() && *acked != ack;
+        *acked = ack;
         if tcp.has(RST) {
-            return (
-                Some("reset".into()),
-                format!("the {side} aborts the connection"),
-            );
+            let aborts = format!("the {side} aborts the connection");
+            return (Some("reset".into()), aborts);
         }
         if tcp.has(SYN) {
-            let mss = tcp.options.iter().find_map(|o| match o {
-                TcpOption::Mss(mss) => Some(format!(", MSS {mss}")),
-                _ => None,
-            });
-            let scale = c.sender(segment).scale.map(|s| format!(", scale {s}"));
-            let offers = format!("{}{}", mss.unwrap_or_default(), scale.unwrap_or_default());
-            if tcp.has(ACK) {
-                return (None, format!("handshake 2/3{offers}"));
-            }
-            self.syn = Some(now);
-            return (
-                Some("three-way handshake".into()),
-                format!("handshake 1/3{offers}"),
-            );
+            return self.handshake(c, segment, now);
         }
-        if !packet.payload.is_empty() {
+        if !segment.packet.payload.is_empty() {
             return self.data(segment, now, new_ack);
         }
         if tcp.has(FIN) {
             self.fins.push((segment.from_client, now));
-            return match self.fins.as_slice() {
+            return match self.fins[..] {
                 [_] => (
                     Some("the close: a FIN and its ACK each way".into()),
                     format!("the {side} closes first"),
@@ -747,13 +542,11 @@ impl Story {
                 [] => (None, String::new()),
             };
         }
-        // A bare ACK.
+        // A bare ACK: the handshake's last, or one the kernel sent on its own.
         if let (None, Some(syn), true) = (self.connected, self.syn, segment.from_client) {
             self.connected = Some(now);
-            return (
-                None,
-                format!("handshake 3/3: connected in {}", duration(now - syn)),
-            );
+            let connected = format!("handshake 3/3: connected in {}", duration(now - syn));
+            return (None, connected);
         }
         let Some(acked) = acknowledged(before, segment) else {
             return (None, "ACK of nothing new (a window update?)".into());
@@ -765,16 +558,39 @@ impl Story {
         } else {
             format!("ACK at once, {} later", duration(delay))
         };
+        // The ACK of the second FIN, from the side that closed first.
         if let [(first, _), (second, _)] = self.fins[..] {
             if segment.from_client == first && first != second && self.last_ack.is_none() {
-                self.last_ack = Some(number);
+                self.last_ack = Some(seen.number);
                 meaning = format!("last ACK: the {side} enters TIME_WAIT");
             }
         }
         (None, meaning)
     }
+    // ANCHOR_END: story
 
-    /// A segment that carries data.
+    /// A SYN, and what it offers: the first or the second step of the handshake.
+    fn handshake(
+        &mut self,
+        c: &Conversation,
+        segment: &Segment,
+        now: i64,
+    ) -> (Option<String>, String) {
+        let tcp = &segment.packet.tcp;
+        let mss = tcp.mss().map(|mss| format!(", MSS {mss}"));
+        let scale = c.sender(segment).scale.map(|s| format!(", scale {s}"));
+        let offers = format!("{}{}", mss.unwrap_or_default(), scale.unwrap_or_default());
+        if tcp.has(ACK) {
+            return (None, format!("handshake 2/3{offers}"));
+        }
+        self.syn = Some(now);
+        (
+            Some("three-way handshake".into()),
+            format!("handshake 1/3{offers}"),
+        )
+    }
+
+    /// A segment that carries data: a name from the client, or the server's words.
     fn data(&mut self, segment: &Segment, now: i64, new_ack: bool) -> (Option<String>, String) {
         let text = quoted(&segment.packet.payload, SHOW_TEXT);
         if segment.from_client {
@@ -799,6 +615,7 @@ impl Story {
                 )
             }
             None => (None, String::new()),
+            // The reply to the client's last name: how long did the server take?
             Some((then, name)) => {
                 let took = now - then;
                 self.replies.push(took);
@@ -830,31 +647,32 @@ impl Story {
                 duration(*delay)
             );
         }
-        match self.fins[..] {
-            [(first, _), ..] if self.last_ack.is_some() => {
-                let (first, second) = if first {
-                    ("client", "server")
-                } else {
-                    ("server", "client")
-                };
-                note!(
-                    "The {first} sent the first FIN, so after its last ACK its end waits in\n\
-                     TIME_WAIT: 60 s on Linux (RFC 9293 asks for twice the maximum segment\n\
-                     lifetime), so that a late segment cannot be taken for part of a new\n\
-                     connection between the same ports (`ss -tan state time-wait` shows it).\n\
-                     The {second}'s end was in CLOSE_WAIT from that FIN until its program\n\
-                     closed, then in LAST_ACK until the last ACK came: then it is gone."
-                );
-            }
-            _ => note!("The capture ends before both sides have closed and acknowledged."),
+        let (first, second) = match self.fins.first() {
+            Some((true, _)) => ("client", "server"),
+            Some((false, _)) => ("server", "client"),
+            None => ("", ""),
+        };
+        if self.last_ack.is_some() {
+            note!(
+                "The {first} sent the first FIN, so after its last ACK its end waits in\n\
+                 TIME_WAIT: 60 s on Linux (RFC 9293 asks for twice the maximum segment\n\
+                 lifetime), so that a late segment cannot be taken for part of a new\n\
+                 connection between the same ports (`ss -tan state time-wait` shows it).\n\
+                 The {second}'s end was in CLOSE_WAIT from that FIN until its program\n\
+                 closed, then in LAST_ACK until the last ACK came: then it is gone."
+            );
+        } else {
+            note!("The capture ends before both sides have closed and acknowledged.");
         }
     }
 }
-// ANCHOR_END: timeline
 
 /// When the segment that `ack` acknowledges was seen: the last one from the other
 /// side whose end is the number this ACK asks for next.
 fn acknowledged(before: &[(&Seen, &Segment)], ack: &Segment) -> Option<i64> {
+    // A SYN and a FIN count as one byte each, as the data does.
+    let seq_len =
+        |p: &Packet| p.payload.len() as u32 + u32::from(p.tcp.has(SYN)) + u32::from(p.tcp.has(FIN));
     let wanted = ack.packet.tcp.ack;
     before
         .iter()
@@ -864,16 +682,18 @@ fn acknowledged(before: &[(&Seen, &Segment)], ack: &Segment) -> Option<i64> {
         .map(|(seen, _)| seen.time)
 }
 
+// ---- 4. Checksums, and what loopback changes ----------------------------------------
+
+/// Both checksums of every segment, and what a capture of loopback shows that a real
+/// network does not.
 fn show_checksums(seen: &[Seen], last_acks: &[usize]) {
     heading("4. Checksums, and what loopback changes");
-    let packets: Vec<&Packet> = seen
-        .iter()
-        .filter_map(|s| s.decoded.as_ref().ok())
-        .map(|segment| &segment.packet)
+    let packets: Vec<(usize, &Packet)> = segments(seen)
+        .map(|(s, segment)| (s.number, &segment.packet))
         .collect();
     let ipv4: Vec<bool> = packets
         .iter()
-        .filter_map(|p| match &p.ip {
+        .filter_map(|(_, p)| match &p.ip {
             Ip::V4(h) => Some(h.checksum_ok()),
             Ip::V6(_) => None,
         })
@@ -886,16 +706,15 @@ fn show_checksums(seen: &[Seen], last_acks: &[usize]) {
             ipv4.len()
         );
     }
-    let count = |wanted: fn(TcpChecksum) -> bool| {
-        packets.iter().filter(|p| wanted(p.tcp_checksum())).count()
-    };
-    let partial = count(|c| matches!(c, TcpChecksum::Partial { .. }));
+    let verdicts: Vec<TcpChecksum> = packets.iter().map(|(_, p)| p.tcp_checksum()).collect();
+    let count = |wanted: fn(&TcpChecksum) -> bool| verdicts.iter().filter(|v| wanted(v)).count();
+    let partial = count(|v| matches!(v, TcpChecksum::Partial { .. }));
     note!(
         "TCP checksums: {} correct, {partial} partial, {} wrong, {} not checked (data not\n\
          captured), of {}.",
-        count(|c| c == TcpChecksum::Correct),
-        count(|c| matches!(c, TcpChecksum::Incorrect { .. })),
-        count(|c| c == TcpChecksum::NotCaptured),
+        count(|v| *v == TcpChecksum::Correct),
+        count(|v| matches!(v, TcpChecksum::Incorrect { .. })),
+        count(|v| *v == TcpChecksum::NotCaptured),
         packets.len()
     );
     if partial > 0 {
@@ -909,36 +728,31 @@ fn show_checksums(seen: &[Seen], last_acks: &[usize]) {
              card: `tcpdump -vv` calls these \"incorrect\" and shows, after `->`, the value\n\
              a card would have written (what --packet N calls \"whole\")."
         );
-    }
-    let complete: Vec<usize> = seen
-        .iter()
-        .filter(|s| {
-            let packet = s.decoded.as_ref().map(|segment| &segment.packet);
-            packet.is_ok_and(|p| p.tcp_checksum() == TcpChecksum::Correct)
-        })
-        .map(|s| s.number)
-        .collect();
-    if partial > 0 && !complete.is_empty() {
-        let last_acks: Vec<String> = complete
+        // On loopback the one complete sum is the last ACK's: say why.
+        let complete: Vec<String> = packets
             .iter()
-            .filter(|n| last_acks.contains(n))
-            .map(|n| format!("#{n}"))
+            .filter(|(n, p)| last_acks.contains(n) && p.tcp_checksum() == TcpChecksum::Correct)
+            .map(|(n, _)| format!("#{n}"))
             .collect();
-        if !last_acks.is_empty() {
+        if !complete.is_empty() {
             note!(
                 "Complete: {}, the last ACK. Linux sends an ACK from TIME_WAIT, when the\n\
                  connection has no full socket any more, through a control socket of its\n\
                  own, and that path sums the whole segment itself.",
-                last_acks.join(", ")
+                complete.join(", ")
             );
         }
     }
-    let zero_macs = packets
-        .iter()
-        .filter(
-            |p| matches!(p.link, Link::Ethernet { src, dst, .. } if src == [0; 6] && dst == [0; 6]),
-        )
-        .count();
+    show_loopback(&packets);
+}
+
+/// What else says "loopback": MACs of zeros, and an MSS that only a 64 KiB MTU allows.
+fn show_loopback(packets: &[(usize, &Packet)]) {
+    let no_card = |(_, p): &&(usize, &Packet)| match p.link {
+        Link::Ethernet { src, dst, .. } => src == [0; 6] && dst == [0; 6],
+        _ => false,
+    };
+    let zero_macs = packets.iter().filter(no_card).count();
     if zero_macs > 0 {
         note!(
             "{zero_macs} frames carry MAC addresses of all zeros: on lo no network card sends\n\
@@ -947,11 +761,7 @@ fn show_checksums(seen: &[Seen], last_acks: &[usize]) {
     }
     let mut mss: Vec<String> = packets
         .iter()
-        .flat_map(|p| &p.tcp.options)
-        .filter_map(|o| match o {
-            TcpOption::Mss(mss) => Some(mss.to_string()),
-            _ => None,
-        })
+        .filter_map(|(_, p)| p.tcp.mss().map(|mss| mss.to_string()))
         .collect();
     mss.dedup();
     if !mss.is_empty() {
@@ -961,173 +771,6 @@ fn show_checksums(seen: &[Seen], last_acks: &[usize]) {
              60 = 65476 for IPv6. Over standard Ethernet (MTU 1500) a SYN announces 1460.",
             mss.join(" and ")
         );
-    }
-}
-
-/// One packet in full, as lesson 01 draws its parcel, with the article's packings laid
-/// over it.
-fn show_one(name: &str, seen: &[Seen], conversations: &[Conversation], number: usize) {
-    let Some(s) = seen.get(number - 1) else {
-        usage_error(format!(
-            "--packet {number}: {name} holds {} packets",
-            seen.len()
-        ))
-    };
-    heading(format!("Packet {number} in full"));
-    let segment = match &s.decoded {
-        Ok(segment) => segment,
-        Err(what) => {
-            note!("Packet {number} is not a TCP segment: {what}.");
-            return;
-        }
-    };
-    let c = &conversations[segment.conversation];
-    let (packet, tcp) = (&segment.packet, &segment.packet.tcp);
-    let (side, other) = if segment.from_client {
-        ("client", "server")
-    } else {
-        ("server", "client")
-    };
-    note!(
-        "Seen {} s after the first packet, from the {side} {}\nto the {other} {}.",
-        seconds(s.time),
-        c.sender(segment).address(),
-        c.receiver(segment).address()
-    );
-    let seq = if tcp.has(SYN) {
-        format!(
-            "{} (the {side}'s ISN: its bytes are numbered from the next one)",
-            tcp.seq
-        )
-    } else {
-        format!(
-            "{} (relative {}: counted from the {side}'s ISN)",
-            tcp.seq,
-            c.seq(segment)
-        )
-    };
-    let ack = match c.ack(segment) {
-        Some(relative) => format!(
-            "{} (relative {relative}: the next byte it expects from the {other})",
-            tcp.ack
-        ),
-        None => format!("{} (no ACK flag: not used)", tcp.ack),
-    };
-    let window = match c.sender(segment).scale {
-        Some(shift) if !tcp.has(SYN) && c.window(segment).0 != u64::from(tcp.window) => {
-            format!(
-                "{} bytes (scale {shift}, from its SYN)",
-                c.window(segment).1
-            )
-        }
-        _ => c.window(segment).1,
-    };
-    let mut shown = vec![
-        ("sequence number", seq),
-        ("acknowledgment number", ack),
-        ("window", window),
-        ("checksum", tcp_checksum_text(packet)),
-    ];
-    if let Ip::V4(h) = &packet.ip {
-        let text = if h.checksum_ok() {
-            format!(
-                "0x{:04x} correct: the header sums to 0 (RFC 1071)",
-                h.checksum
-            )
-        } else {
-            format!(
-                "0x{:04x} wrong: should be 0x{:04x}",
-                h.checksum,
-                h.checksum_should_be()
-            )
-        };
-        shown.push(("header checksum", text));
-    }
-    say::out_text(&packet.render(&shown));
-    show_packings(packet, side);
-}
-
-fn tcp_checksum_text(packet: &Packet) -> String {
-    let field = packet.tcp.checksum;
-    match packet.tcp_checksum() {
-        TcpChecksum::Correct => format!("0x{field:04x} correct: with the pseudo-header, sums to 0"),
-        TcpChecksum::Partial { should_be } => {
-            format!("0x{field:04x} partial, the pseudo-header's sum (whole: 0x{should_be:04x})")
-        }
-        TcpChecksum::Incorrect { should_be } => {
-            format!("0x{field:04x} wrong: should be 0x{should_be:04x}")
-        }
-        TcpChecksum::NotCaptured => format!("0x{field:04x} (not checked: data not captured)"),
-    }
-}
-
-/// The article's three packings, laid over a real packet.
-fn show_packings(packet: &Packet, side: &str) {
-    let data = match packet.payload.len() {
-        0 => format!("none: no data, the {side}'s kernel sent this segment on its own"),
-        n => format!(
-            "the {n} bytes {}, all that\n  the {side} program wrote",
-            quoted(&packet.payload, 40)
-        ),
-    };
-    let tcp = &packet.tcp;
-    let options = tcp.header_len() - 20;
-    note!(
-        "The article's three packings, laid over this real parcel:\n\
-         - packing 1, the goods: {data};\n\
-         - TCP, which has no packing in the story: ports {} → {}, the byte numbers, the\n  \
-         ACK, the window, in {} bytes of header ({options} of options, which lesson 01's\n  \
-         parcel leaves out);\n\
-         - packing 2, the post office: the {}-byte IP header, {} → {};\n\
-         - packing 3, the vehicle: the {}-byte {} header{}.",
-        tcp.src_port,
-        tcp.dst_port,
-        tcp.header_len(),
-        packet.ip.header_len(),
-        packet.ip.src(),
-        packet.ip.dst(),
-        packet.link.len(),
-        packet.link.name(),
-        match packet.link {
-            Link::Ethernet { src, .. } if src == [0; 6] => {
-                ", MACs all zero:\n  on lo no card carries it"
-            }
-            _ => "",
-        }
-    );
-}
-
-/// Bytes as a quoted string, at most `most` characters of it.
-fn quoted(bytes: &[u8], most: usize) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    if text.chars().count() <= most {
-        format!("{text:?}")
-    } else {
-        let head: String = text.chars().take(most).collect();
-        format!("{head:?}…")
-    }
-}
-
-/// Nanoseconds as seconds, to the microsecond: `1.000149`.
-fn seconds(ns: i64) -> String {
-    let sign = if ns < 0 { "-" } else { "" };
-    let ns = ns.unsigned_abs();
-    format!(
-        "{sign}{}.{:06}",
-        ns / 1_000_000_000,
-        ns % 1_000_000_000 / 1000
-    )
-}
-
-/// A short span in the unit that suits it: `12 µs`, `45.8 ms`, `1.000 s`.
-fn duration(ns: i64) -> String {
-    let ns = ns.max(0) as f64;
-    if ns < 1e6 {
-        format!("{:.0} µs", ns / 1e3)
-    } else if ns < 1e9 {
-        format!("{:.1} ms", ns / 1e6)
-    } else {
-        format!("{:.3} s", ns / 1e9)
     }
 }
 
@@ -1142,21 +785,17 @@ enum Live {
     Failed(String),
 }
 
-/// The most --live waits beyond the server's pauses (four: three names and `exit`).
-#[cfg(target_os = "linux")]
-const LIVE_MARGIN_MS: u64 = 5000;
-
 /// Captures a conversation of 03_server and 04_client on lo; where that cannot be
 /// done, says how tcpdump would do it and decodes the shipped sample instead.
-fn live_or_sample(pause_ms: u64, save: Option<&str>) -> (String, Vec<u8>) {
+fn live_or_sample(pause_ms: u64, save: &str) -> (String, Vec<u8>) {
     match capture_live(pause_ms) {
         Ok(capture) => {
             let bytes = capture.to_bytes();
-            if let Some(file) = save {
-                if let Err(err) = std::fs::write(file, &bytes) {
-                    fail(format!("cannot write {file}: {err}"));
+            if !save.is_empty() {
+                if let Err(err) = std::fs::write(save, &bytes) {
+                    fail(format!("cannot write {save}: {err}"));
                 }
-                note!("Saved to {file}: `tcpdump -r {file} -nn` and Wireshark read it too.");
+                note!("Saved to {save}: `tcpdump -r {save} -nn` and Wireshark read it too.");
             }
             ("the live capture".into(), bytes)
         }
@@ -1181,24 +820,32 @@ fn capture_live(_pause_ms: u64) -> Result<Capture, Live> {
     ))
 }
 
+/// The most --live waits beyond the server's pauses (four: three names and `exit`).
+#[cfg(target_os = "linux")]
+const LIVE_MARGIN_MS: u64 = 5000;
+
 // ANCHOR: live
 /// Starts 03_server on a free port, captures on lo while 04_client talks to it, and
 /// stops once both sides have closed.
 #[cfg(target_os = "linux")]
 fn capture_live(pause_ms: u64) -> Result<Capture, Live> {
     use std::time::{Duration, Instant};
+    use tcp_lessons::sibling::Sibling;
     let socket = packet_socket()?;
-    let (server, port) = Started::server(pause_ms)?;
+    let pause = pause_ms.to_string();
+    let server = Sibling::server("03_server", &["127.0.0.1:0", "--pause-ms", &pause]);
+    let (server, addr) = server.map_err(Live::Failed)?;
     let failed = |err: io::Error| Live::Failed(format!("cannot filter the capture: {err}"));
     socket
-        .attach_filter(&only_port(lo_index(), port))
+        .attach_filter(&only_port(lo_index(), addr.port()))
         .map_err(failed)?;
     tcp_lessons::kernel!(
-        "an AF_PACKET socket listens on lo for TCP port {port}, where 03_server listens"
+        "an AF_PACKET socket listens on lo for TCP port {}, where 03_server listens",
+        addr.port()
     );
-    let client = Started::client(port)?;
+    let client = Sibling::start("04_client", &[&addr.to_string()]).map_err(Live::Failed)?;
     let patience = Duration::from_millis(pause_ms.saturating_mul(4).saturating_add(LIVE_MARGIN_MS));
-    let capture = read_until_closed(&socket, port, Instant::now() + patience);
+    let capture = read_until_closed(&socket, addr.port(), Instant::now() + patience);
     drop((client, server));
     capture.map_err(|err| Live::Failed(format!("the capture failed: {err}")))
 }
@@ -1220,12 +867,7 @@ fn packet_socket() -> Result<socket2::Socket, Live> {
         }
     })?;
     // Until the real filter is set, frames from everywhere would queue up: drop them.
-    let nothing = [socket2::SockFilter::new(
-        (libc::BPF_RET | libc::BPF_K) as u16,
-        0,
-        0,
-        0,
-    )];
+    let nothing = [bpf(libc::BPF_RET | libc::BPF_K, 0, 0, 0)];
     socket
         .attach_filter(&nothing)
         .map_err(|err| Live::Failed(format!("cannot filter the capture: {err}")))?;
@@ -1246,28 +888,34 @@ fn only_port(lo: u32, port: u16) -> Vec<socket2::SockFilter> {
     };
     /// Linux's packet type for a frame this host sends (`<linux/if_packet.h>`).
     const PACKET_OUTGOING: u32 = 4;
-    let op = |code: u32, jt: u8, jf: u8, k: u32| socket2::SockFilter::new(code as u16, jt, jf, k);
     let extension = |which: i32| (SKF_AD_OFF + which) as u32;
     // A jump says how many instructions to skip: `jt` if the test holds, `jf` if not.
     vec![
-        op(BPF_LD | BPF_W | BPF_ABS, 0, 0, extension(SKF_AD_PKTTYPE)), //  0 A = packet type
-        op(BPF_JMP | BPF_JEQ | BPF_K, 14, 0, PACKET_OUTGOING),         //  1 sent by us? drop
-        op(BPF_LD | BPF_W | BPF_ABS, 0, 0, extension(SKF_AD_IFINDEX)), //  2 A = interface
-        op(BPF_JMP | BPF_JEQ | BPF_K, 0, 12, lo),                      //  3 not lo? drop
-        op(BPF_LD | BPF_H | BPF_ABS, 0, 0, 12),                        //  4 A = EtherType
-        op(BPF_JMP | BPF_JEQ | BPF_K, 0, 10, 0x0800),                  //  5 not IPv4? drop
-        op(BPF_LD | BPF_B | BPF_ABS, 0, 0, 14 + 9),                    //  6 A = IP protocol
-        op(BPF_JMP | BPF_JEQ | BPF_K, 0, 8, 6),                        //  7 not TCP? drop
-        op(BPF_LD | BPF_H | BPF_ABS, 0, 0, 14 + 6),                    //  8 A = fragment bits
-        op(BPF_JMP | BPF_JSET | BPF_K, 6, 0, 0x1fff),                  //  9 a fragment? drop
-        op(BPF_LDX | BPF_B | BPF_MSH, 0, 0, 14),                       // 10 X = IHL × 4
-        op(BPF_LD | BPF_H | BPF_IND, 0, 0, 14),                        // 11 A = source port
-        op(BPF_JMP | BPF_JEQ | BPF_K, 2, 0, u32::from(port)),          // 12 ours? keep
-        op(BPF_LD | BPF_H | BPF_IND, 0, 0, 14 + 2),                    // 13 A = destination port
-        op(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, u32::from(port)),          // 14 not ours? drop
-        op(BPF_RET | BPF_K, 0, 0, tcp_lessons::parcel::MAX_CAPTURED),  // 15 keep the frame
-        op(BPF_RET | BPF_K, 0, 0, 0),                                  // 16 drop it
+        bpf(BPF_LD | BPF_W | BPF_ABS, 0, 0, extension(SKF_AD_PKTTYPE)), //  0 A = packet type
+        bpf(BPF_JMP | BPF_JEQ | BPF_K, 14, 0, PACKET_OUTGOING),         //  1 sent by us? drop
+        bpf(BPF_LD | BPF_W | BPF_ABS, 0, 0, extension(SKF_AD_IFINDEX)), //  2 A = interface
+        bpf(BPF_JMP | BPF_JEQ | BPF_K, 0, 12, lo),                      //  3 not lo? drop
+        bpf(BPF_LD | BPF_H | BPF_ABS, 0, 0, 12),                        //  4 A = EtherType
+        bpf(BPF_JMP | BPF_JEQ | BPF_K, 0, 10, 0x0800),                  //  5 not IPv4? drop
+        bpf(BPF_LD | BPF_B | BPF_ABS, 0, 0, 14 + 9),                    //  6 A = IP protocol
+        bpf(BPF_JMP | BPF_JEQ | BPF_K, 0, 8, 6),                        //  7 not TCP? drop
+        bpf(BPF_LD | BPF_H | BPF_ABS, 0, 0, 14 + 6),                    //  8 A = fragment bits
+        bpf(BPF_JMP | BPF_JSET | BPF_K, 6, 0, 0x1fff),                  //  9 a fragment? drop
+        bpf(BPF_LDX | BPF_B | BPF_MSH, 0, 0, 14),                       // 10 X = IHL × 4
+        bpf(BPF_LD | BPF_H | BPF_IND, 0, 0, 14),                        // 11 A = source port
+        bpf(BPF_JMP | BPF_JEQ | BPF_K, 2, 0, u32::from(port)),          // 12 ours? keep
+        bpf(BPF_LD | BPF_H | BPF_IND, 0, 0, 14 + 2),                    // 13 A = destination port
+        bpf(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, u32::from(port)),          // 14 not ours? drop
+        bpf(BPF_RET | BPF_K, 0, 0, tcp_lessons::parcel::MAX_CAPTURED),  // 15 keep the frame
+        bpf(BPF_RET | BPF_K, 0, 0, 0),                                  // 16 drop it
     ]
+}
+
+/// One instruction of a classic BPF program: what to do, where to jump when a test
+/// holds or fails, and a number to load or compare.
+#[cfg(target_os = "linux")]
+fn bpf(code: u32, jt: u8, jf: u8, k: u32) -> socket2::SockFilter {
+    socket2::SockFilter::new(code as u16, jt, jf, k)
 }
 
 /// lo's interface index (`ip link` shows it first: 1).
@@ -1289,6 +937,8 @@ fn read_until_closed(
     port: u16,
     deadline: std::time::Instant,
 ) -> io::Result<Capture> {
+    use io::ErrorKind::{Interrupted, TimedOut, WouldBlock};
+    use std::io::Read;
     use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
     socket.set_read_timeout(Some(Duration::from_millis(50)))?;
     let mut capture = Capture::new(Link::ETHERNET);
@@ -1298,15 +948,8 @@ fn read_until_closed(
     while Instant::now() < deadline {
         let n = match (&mut &*socket).read(&mut buffer) {
             Ok(n) => n,
-            Err(err)
-                if matches!(
-                    err.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                continue;
-            }
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            // The read timeout (or a signal): look at the clock, and wait again.
+            Err(err) if matches!(err.kind(), WouldBlock | TimedOut | Interrupted) => continue,
             Err(err) => return Err(err),
         };
         // The time the program read the frame: later than the kernel saw it by the
@@ -1335,78 +978,3 @@ fn read_until_closed(
     Ok(capture)
 }
 // ANCHOR_END: read_until_closed
-
-/// A lesson program this one started; stopped when dropped.
-#[cfg(target_os = "linux")]
-struct Started(std::process::Child);
-
-#[cfg(target_os = "linux")]
-impl Started {
-    /// The lesson program `name`, built beside this one.
-    fn command(name: &str) -> std::process::Command {
-        let file = format!("{name}{}", std::env::consts::EXE_SUFFIX);
-        let path = std::env::current_exe()
-            .map(|me| me.with_file_name(file))
-            .unwrap_or_default();
-        std::process::Command::new(path)
-    }
-
-    fn spawn(name: &str, mut command: std::process::Command) -> Result<Started, Live> {
-        command.spawn().map(Started).map_err(|err| {
-            Live::Failed(format!(
-                "cannot start {name} ({err}): it is built beside this lesson by \
-                 `cargo build --examples`"
-            ))
-        })
-    }
-
-    /// 03_server on a free port; returns it with its port, from its `listening on` line.
-    fn server(pause_ms: u64) -> Result<(Started, u16), Live> {
-        use std::io::BufRead;
-        use std::process::Stdio;
-        let mut command = Started::command("03_server");
-        command
-            .args(["127.0.0.1:0", "--pause-ms", &pause_ms.to_string()])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        let mut server = Started::spawn("03_server", command)?;
-        let stdout = server.0.stdout.take();
-        let mut lines = stdout.map(|out| io::BufReader::new(out).lines());
-        let port = lines.as_mut().and_then(|lines| {
-            lines.map_while(Result::ok).take(40).find_map(|line| {
-                let after = line.split("listening on ").nth(1)?;
-                let word = after.split_whitespace().next()?;
-                word.parse::<std::net::SocketAddr>()
-                    .ok()
-                    .map(|addr| addr.port())
-            })
-        });
-        let Some(port) = port else {
-            return Err(Live::Failed(
-                "03_server did not say where it listens".into(),
-            ));
-        };
-        // Read the rest of its log, so that it never waits for a full pipe.
-        if let Some(lines) = lines {
-            std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
-        }
-        Ok((server, port))
-    }
-
-    /// 04_client, talking to the server on `port`; what it prints is not shown.
-    fn client(port: u16) -> Result<Started, Live> {
-        let mut command = Started::command("04_client");
-        command
-            .arg(format!("127.0.0.1:{port}"))
-            .stdout(std::process::Stdio::null());
-        Started::spawn("04_client", command)
-    }
-}
-
-#[cfg(target_os = "linux")]
-impl Drop for Started {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}

@@ -11,7 +11,9 @@
 //!   shown why a byte stream needs them;
 //! - [`sys`]: facts read from the operating system, such as `somaxconn`;
 //! - [`ceiling`]: how many sessions, a thread and a socket each, this machine can hold;
-//! - [`serve`]: lesson 03's accept loop, for exercises whose point is the session.
+//! - [`serve`]: lesson 03's accept loop, for exercises whose point is the session;
+//! - [`sibling`]: another lesson's program, started and stopped by a lesson (12's
+//!   `--live` runs 03_server and 04_client).
 
 pub mod args;
 pub mod ceiling;
@@ -19,4 +21,5 @@ pub mod framing;
 pub mod parcel;
 pub mod say;
 pub mod serve;
+pub mod sibling;
 pub mod sys;

@@ -30,6 +30,11 @@
 //! [`SEQUENCE_NUMBER`], [`ACKNOWLEDGMENT_NUMBER`], [`WINDOW`] and [`IDENTIFICATION`]. Its
 //! TCP header is the minimal one, with no options (Linux usually adds 12 bytes of
 //! timestamps).
+//!
+//! The last part, *a capture in words*, holds what lesson 12 prints of a capture that is
+//! not that lesson's point: reading a file ([`read_capture_file`]), the file's header
+//! described, a packet's layers a line each ([`Packet::layers`]), tcpdump's line, the
+//! timeline's labels and ladder, and times and data as text.
 
 use colored::{Color, Colorize};
 use std::fmt;
@@ -764,6 +769,22 @@ impl Tcp {
     /// The header's length in bytes: 20 plus the padded options.
     pub fn header_len(&self) -> usize {
         TCP_HEADER_LEN + self.options_bytes().len()
+    }
+
+    /// The maximum segment size its MSS option announces (a SYN's), if it has one.
+    pub fn mss(&self) -> Option<u16> {
+        self.options.iter().find_map(|option| match option {
+            TcpOption::Mss(mss) => Some(*mss),
+            _ => None,
+        })
+    }
+
+    /// The shift its window scale option announces (a SYN's, RFC 7323), if it has one.
+    pub fn window_scale(&self) -> Option<u8> {
+        self.options.iter().find_map(|option| match option {
+            TcpOption::WindowScale(shift) => Some(*shift),
+            _ => None,
+        })
     }
 
     /// Whether all of `flags` are set.
@@ -1882,6 +1903,367 @@ impl Drawing<'_> {
     }
 }
 
+// ---- A capture in words: what lesson 12 prints of it --------------------------------
+
+impl Capture {
+    /// What the file's header says, a field a line, under the file's `name`; `file` is
+    /// the whole file, already read by [`Capture::read`].
+    pub fn describe(&self, name: &str, file: &[u8]) -> String {
+        let order = if self.big_endian { "big" } else { "little" };
+        let unit = if self.nanoseconds {
+            "nanoseconds"
+        } else {
+            "microseconds"
+        };
+        let link = Link::KNOWN
+            .iter()
+            .find(|(number, _)| *number == self.link_type)
+            .map_or("unknown", |(_, link)| link);
+        let span = self
+            .records
+            .last()
+            .zip(self.records.first())
+            .map_or(0, |(last, first)| {
+                self.time_ns(last).saturating_sub(self.time_ns(first))
+            });
+        // Capture::read has checked that the file holds its 24-byte header.
+        let magic = hex(&file[..4.min(file.len())]);
+        format!(
+            "  {name}: {} bytes of classic pcap\n  \
+             magic number    {magic}: numbers {order}-endian, times in {unit}\n  \
+             version         {}.{}\n  \
+             snap length     {} (the most bytes kept of each packet)\n  \
+             link type       {} = {link}\n  \
+             packets         {}, over {} s\n",
+            file.len(),
+            self.version.0,
+            self.version.1,
+            self.snaplen,
+            self.link_type,
+            self.records.len(),
+            seconds(span as i64),
+        )
+    }
+}
+
+impl Packet {
+    /// The four layers, nested, a line each (lesson 12's short form of
+    /// [`Packet::render`]). `window` is the window's text: how it is scaled depends on
+    /// the handshake, which only the whole conversation knows.
+    pub fn layers(&self, window: &str) -> String {
+        let link = match &self.link {
+            Link::Ethernet {
+                dst,
+                src,
+                ethertype,
+            } => format!(
+                "{} · {} → {} · EtherType 0x{ethertype:04x}",
+                self.link.name(),
+                mac(src),
+                mac(dst)
+            ),
+            Link::Null { .. } => format!(
+                "{} · address family {}",
+                self.link.name(),
+                self.link.null_family()
+            ),
+            Link::Sll { packet_type, .. } => {
+                format!("{} · packet type {packet_type}", self.link.name())
+            }
+            Link::Sll2 {
+                interface,
+                packet_type,
+                ..
+            } => format!(
+                "{} · interface {interface} · packet type {packet_type}",
+                self.link.name()
+            ),
+        };
+        let ip = match &self.ip {
+            Ip::V4(h) => format!(
+                "IPv4 · {} → {} · {} bytes · TTL {} · ID {}{} · checksum {}",
+                h.src,
+                h.dst,
+                h.total_len,
+                h.ttl,
+                h.identification,
+                if h.dont_fragment() { " · DF" } else { "" },
+                if h.checksum_ok() {
+                    "correct".to_string()
+                } else {
+                    format!("wrong (should be 0x{:04x})", h.checksum_should_be())
+                }
+            ),
+            Ip::V6(h) => format!(
+                "IPv6 · {} → {} · {} bytes after the header · hop limit {}",
+                h.src, h.dst, h.payload_len, h.hop_limit
+            ),
+        };
+        let tcp = &self.tcp;
+        let tcp_line = format!(
+            "TCP · {} → {} · {}-byte header · {} · win {window} · checksum {}",
+            tcp.src_port,
+            tcp.dst_port,
+            tcp.header_len(),
+            tcp.flag_names(),
+            self.tcp_checksum().word()
+        );
+        let data = if self.payload.is_empty() {
+            "data · none".to_string()
+        } else {
+            format!(
+                "data · {} bytes · {}",
+                self.payload.len(),
+                quoted(&self.payload, 64)
+            )
+        };
+        let mut text = format!(
+            "{} {}\n{} {} {}\n{} {} {} {}\n",
+            "┌─".blue(),
+            link.blue(),
+            "│".blue(),
+            "┌─".green(),
+            ip.green(),
+            "│".blue(),
+            "│".green(),
+            "┌─".yellow(),
+            tcp_line.yellow()
+        );
+        let bars = format!("{} {} {}", "│".blue(), "│".green(), "│".yellow());
+        if !tcp.options.is_empty() {
+            let options: Vec<String> = tcp.options.iter().map(TcpOption::describe).collect();
+            let line = format!("options: {}", options.join(", "));
+            text.push_str(&format!("{bars} {}\n", line.yellow()));
+        }
+        if self.missing() > 0 {
+            let line = format!("{} bytes not captured (the snap length)", self.missing());
+            text.push_str(&format!("{bars} {}\n", line.yellow()));
+        }
+        text.push_str(&format!("{bars} {} {}\n", "┌─".magenta(), data.magenta()));
+        text
+    }
+
+    /// Both checksums checked, as texts for [`Packet::render`]'s `shown`: the TCP
+    /// checksum, and the IPv4 header checksum (IPv6 has none).
+    pub fn checksums_checked(&self) -> Vec<Shown<'static>> {
+        let field = self.tcp.checksum;
+        let tcp = match self.tcp_checksum() {
+            TcpChecksum::Correct => {
+                format!("0x{field:04x} correct: with the pseudo-header, sums to 0")
+            }
+            TcpChecksum::Partial { should_be } => {
+                format!("0x{field:04x} partial, the pseudo-header's sum (whole: 0x{should_be:04x})")
+            }
+            TcpChecksum::Incorrect { should_be } => {
+                format!("0x{field:04x} wrong: should be 0x{should_be:04x}")
+            }
+            TcpChecksum::NotCaptured => format!("0x{field:04x} (not checked: data not captured)"),
+        };
+        let mut shown = vec![("checksum", tcp)];
+        if let Ip::V4(h) = &self.ip {
+            let text = if h.checksum_ok() {
+                format!(
+                    "0x{:04x} correct: the header sums to 0 (RFC 1071)",
+                    h.checksum
+                )
+            } else {
+                format!(
+                    "0x{:04x} wrong: should be 0x{:04x}",
+                    h.checksum,
+                    h.checksum_should_be()
+                )
+            };
+            shown.push(("header checksum", text));
+        }
+        shown
+    }
+}
+
+impl Packet {
+    /// The packet as tcpdump's line reads it: flags, sequence numbers, window field and
+    /// length. `seq` and `ack` are counted from each side's ISN, as tcpdump counts
+    /// them; a SYN shows its ISN itself.
+    pub fn tcpdump_line(&self, seq: u32, ack: Option<u32>) -> String {
+        let (tcp, length) = (&self.tcp, self.payload.len());
+        let seq = match length {
+            _ if tcp.has(SYN) => format!("seq 0 (ISN {})", tcp.seq),
+            0 => format!("seq {seq}"),
+            _ => format!("seq {seq}:{}", seq.wrapping_add(length as u32)),
+        };
+        let ack = ack.map(|a| format!("  ack {a}")).unwrap_or_default();
+        let flags = tcp.tcpdump_flags();
+        format!("{flags}  {seq}{ack}  win {}  length {length}", tcp.window)
+    }
+
+    /// What the segment says, in a few words for an arrow of lesson 12's timeline:
+    /// `SYN seq 0`, `"Michael" 1:8`, `ACK 9`. `seq` and `ack` as for
+    /// [`Packet::tcpdump_line`]; the data is cut to `most` characters.
+    pub fn label(&self, seq: u32, ack: Option<u32>, most: usize) -> String {
+        let tcp = &self.tcp;
+        let ack = ack.map(|a| format!(" ack {a}")).unwrap_or_default();
+        if tcp.has(SYN) {
+            let syn = if tcp.has(ACK) { "SYN ACK" } else { "SYN" };
+            format!("{syn} seq {seq}{ack}")
+        } else if tcp.has(RST) {
+            format!("RST seq {seq}{ack}")
+        } else if !self.payload.is_empty() {
+            let end = seq.wrapping_add(self.payload.len() as u32);
+            let fin = if tcp.has(FIN) { " FIN" } else { "" };
+            format!("{} {seq}:{end}{fin}", quoted(&self.payload, most))
+        } else if tcp.has(FIN) {
+            format!("FIN seq {seq}{ack}")
+        } else {
+            format!("ACK{}", ack.trim_start_matches(" ack"))
+        }
+    }
+
+    /// The article's three packings laid over this packet, sent by `side` (`client`):
+    /// lesson 12's words after `--packet N`.
+    pub fn packings(&self, side: &str) -> String {
+        let data = match self.payload.len() {
+            0 => format!("none: no data, the {side}'s kernel sent this segment on its own"),
+            n => format!(
+                "the {n} bytes {}, all that\n  the {side} program wrote",
+                quoted(&self.payload, 40)
+            ),
+        };
+        let (tcp, ip, link) = (&self.tcp, &self.ip, &self.link);
+        let options = tcp.header_len() - TCP_HEADER_LEN;
+        let no_card = match link {
+            Link::Ethernet { src, .. } if *src == [0; 6] => {
+                ", MACs all zero:\n  on lo no card carries it"
+            }
+            _ => "",
+        };
+        format!(
+            "The article's three packings, laid over this real parcel:\n\
+             - packing 1, the goods: {data};\n\
+             - TCP, which has no packing in the story: ports {} → {}, the byte numbers, the\n  \
+             ACK, the window, in {} bytes of header ({options} of options, which lesson 01's\n  \
+             parcel leaves out);\n\
+             - packing 2, the post office: the {}-byte IP header, {} → {};\n\
+             - packing 3, the vehicle: the {}-byte {} header{no_card}.",
+            tcp.src_port,
+            tcp.dst_port,
+            tcp.header_len(),
+            ip.header_len(),
+            ip.src(),
+            ip.dst(),
+            link.len(),
+            link.name(),
+        )
+    }
+}
+
+impl TcpChecksum {
+    /// The verdict in a word or three.
+    pub fn word(self) -> String {
+        match self {
+            TcpChecksum::Correct => "correct".into(),
+            TcpChecksum::Partial { .. } => "partial".into(),
+            TcpChecksum::Incorrect { should_be } => format!("wrong (should be 0x{should_be:04x})"),
+            TcpChecksum::NotCaptured => "not checked (not all captured)".into(),
+        }
+    }
+}
+
+/// The largest capture file [`read_capture_file`] reads: a few conversations take a
+/// few KiB.
+pub const MAX_FILE: u64 = 16 << 20;
+
+/// Reads a capture file, or standard input for `-`; returns a name for it in messages,
+/// and its bytes. The error, one line, says what went wrong and what to try.
+pub fn read_capture_file(file: &str) -> Result<(String, Vec<u8>), String> {
+    use std::io::Read;
+    let (name, reader): (String, Box<dyn Read>) = if file == "-" {
+        ("standard input".into(), Box::new(std::io::stdin()))
+    } else {
+        match std::fs::File::open(file) {
+            Ok(opened) => (file.into(), Box::new(opened)),
+            Err(err) => {
+                return Err(format!(
+                    "cannot read {file}: {err} (tcpdump -i lo -w {file} port 1234 makes one)"
+                ));
+            }
+        }
+    };
+    // One more byte than the limit: a larger file is refused, not cut.
+    let mut bytes = Vec::new();
+    if let Err(err) = reader.take(MAX_FILE + 1).read_to_end(&mut bytes) {
+        return Err(format!("cannot read {name}: {err}"));
+    }
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(format!(
+            "{name} is larger than {} MiB: this lesson reads captures of a few \
+             conversations; keep the first packets with tcpdump -r {name} -c 100 -w small.pcap",
+            MAX_FILE >> 20
+        ));
+    }
+    Ok((name, bytes))
+}
+
+/// Columns between the two bars of a [`ladder_ends`] drawing.
+const LADDER: usize = 46;
+
+/// The top of a conversation drawn as a ladder (lesson 12's timeline): the names of
+/// its two ends, over the two bars.
+pub fn ladder_ends(left: &str, right: &str) -> String {
+    let gap = (LADDER + 2).saturating_sub(left.chars().count() + right.chars().count());
+    format!("{:17}{left}{}{right}\n", "", " ".repeat(gap.max(1)))
+}
+
+/// A title across the ladder, between its bars: the phase that starts here.
+pub fn ladder_phase(title: &str) -> String {
+    format!("{:17}│{}│\n", "", format!("{title:^LADDER$}").bold())
+}
+
+/// A rung of the ladder: a packet's number and time, `label` on an arrow from the
+/// left bar to the right one (or back), and what the packet means, after it.
+pub fn ladder_rung(number: usize, ns: i64, label: &str, rightwards: bool, meaning: &str) -> String {
+    let line = "─".repeat(LADDER.saturating_sub(label.chars().count() + 4).max(1));
+    let arrow = if rightwards {
+        format!("│─ {label} {line}▶│")
+    } else {
+        format!("│◀{line} {label} ─│")
+    };
+    let rung = format!("#{number:<3} {:>10}  {arrow}  {meaning}", seconds(ns));
+    format!("{}\n", rung.trim_end())
+}
+
+/// Bytes as a quoted string, at most `most` characters of it: `"Michael"`, `"Hel"…`.
+pub fn quoted(bytes: &[u8], most: usize) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    if text.chars().count() <= most {
+        format!("{text:?}")
+    } else {
+        let head: String = text.chars().take(most).collect();
+        format!("{head:?}…")
+    }
+}
+
+/// Nanoseconds as seconds, to the microsecond: `1.000149`.
+pub fn seconds(ns: i64) -> String {
+    let sign = if ns < 0 { "-" } else { "" };
+    let ns = ns.unsigned_abs();
+    format!(
+        "{sign}{}.{:06}",
+        ns / 1_000_000_000,
+        ns % 1_000_000_000 / 1000
+    )
+}
+
+/// A short span in the unit that suits it: `12 µs`, `45.8 ms`, `1.000 s`.
+pub fn duration(ns: i64) -> String {
+    let ns = ns.max(0) as f64;
+    if ns < 1e6 {
+        format!("{:.0} µs", ns / 1e3)
+    } else if ns < 1e9 {
+        format!("{:.1} ms", ns / 1e6)
+    } else {
+        format!("{:.3} s", ns / 1e9)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2222,7 +2604,9 @@ mod tests {
             r.flip_bits(&mut bytes);
             if let Ok(read) = Packet::parse(packet.link.link_type(), &bytes) {
                 let _ = read.tcp_checksum();
-                let _ = read.render(&[]);
+                let _ = read.render(&read.checksums_checked());
+                let _ = (read.layers(""), read.packings("client"));
+                let _ = (read.tcpdump_line(1, Some(1)), read.label(1, None, 18));
             }
         }
     }
@@ -2245,9 +2629,11 @@ mod tests {
                 continue;
             };
             read += 1;
+            let _ = capture.describe("flipped", input);
             for record in &capture.records {
                 if let Ok(packet) = Packet::parse(capture.link_type, &record.data) {
                     let _ = (packet.tcp_checksum(), packet.render(&[]), packet.to_bytes());
+                    let _ = (packet.layers(""), packet.packings("server"));
                 }
             }
         }
