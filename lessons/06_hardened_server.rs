@@ -791,8 +791,8 @@ fn tune(socket: SockRef, limits: &Limits) -> io::Result<()> {
     if !limits.keepalive.is_zero() {
         let every = limits.keepalive;
         let keepalive = TcpKeepalive::new().with_time(every).with_interval(every);
-        // Windows always sends 10 probes (its documentation says so): elsewhere we choose.
-        #[cfg(not(windows))]
+        // The count is TCP_KEEPCNT: Linux, macOS, and Windows 10 version 1703 and later
+        // (older Windows always sends 10 probes, its documentation says).
         let keepalive = keepalive.with_retries(KEEPALIVE_PROBES);
         socket.set_tcp_keepalive(&keepalive)?;
     }
