@@ -32,7 +32,7 @@ use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tcp_lessons::args::Args;
-use tcp_lessons::say::{explain, fail};
+use tcp_lessons::say::{self, OnBrokenStdout, explain, fail};
 use tcp_lessons::server;
 
 /// The article's address.
@@ -90,6 +90,11 @@ fn main() {
     };
     let addr = args.address(ADDRESS);
     args.finish();
+    // As in lesson 03, and more so here: one thread serves every client, so a write to a
+    // slow or closed stdout would hold them all up. Lines go to a logger thread instead,
+    // and a broken stdout is said once on stderr.
+    say::on_broken_stdout(OnBrokenStdout::KeepGoing);
+    say::log_in_background();
 
     let listener = listen(addr, backlog).unwrap_or_else(|err| fail(explain(&err, addr)));
     let local = listener.local_addr().unwrap_or(addr);

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 use tcp_lessons::args::Args;
-use tcp_lessons::say::{explain, fail, out_text};
+use tcp_lessons::say::{self, OnBrokenStdout, explain, fail, out_text};
 use tcp_lessons::server;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
@@ -105,6 +105,11 @@ struct Options {
 
 fn main() {
     let options = Options::from_args();
+    // A task that writes its log line itself would hold its worker thread while stdout
+    // is slow; as in lesson 03, lines go to a logger thread, and a broken stdout is said
+    // once on stderr instead of stopping the server.
+    say::on_broken_stdout(OnBrokenStdout::KeepGoing);
+    say::log_in_background();
     // The runtime: a thread per processor core, each running an event loop like
     // lesson 09's, taking tasks from a shared queue. `#[tokio::main]` writes these
     // lines for you; here they stand in the open.
@@ -115,6 +120,9 @@ fn main() {
     let clean = runtime.block_on(serve(options));
     // The thread that watches a worker's standard input may still be reading it.
     runtime.shutdown_background();
+    // The logger thread may still hold the last lines (the goodbye count, say).
+    say::flush_log(Duration::from_secs(1));
+    let clean = clean && !say::stdout_failed();
     std::process::exit(if clean { 0 } else { 1 });
 }
 // ANCHOR_END: main
