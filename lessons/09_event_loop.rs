@@ -32,6 +32,7 @@ use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tcp_lessons::args::Args;
+use tcp_lessons::article::split_line_ending;
 use tcp_lessons::say::{self, OnBrokenStdout, explain, fail};
 use tcp_lessons::server;
 
@@ -365,7 +366,8 @@ fn read_message(
 // ANCHOR_END: io
 
 // ANCHOR: reply_to
-/// What lesson 03 does after its pause: close on 0 bytes or `exit`, or answer.
+/// What lesson 03 does after its pause: close on 0 bytes or `exit`, or answer. (Its
+/// `split_line_ending` is lesson 03's, shared by 09 and 10 from `src/article.rs`.)
 fn reply_to(message: &[u8]) -> State {
     if message.is_empty() {
         return State::Done(Ok(()));
@@ -413,15 +415,3 @@ impl Deadlines {
     }
 }
 // ANCHOR_END: deadlines
-
-/// Splits a trailing `\r\n` or `\n` off the message, as lesson 03 does: the reply ends
-/// the way the message did.
-fn split_line_ending(message: &[u8]) -> (&[u8], &'static str) {
-    if let Some(text) = message.strip_suffix(b"\r\n") {
-        (text, "\r\n")
-    } else if let Some(text) = message.strip_suffix(b"\n") {
-        (text, "\n")
-    } else {
-        (message, "")
-    }
-}

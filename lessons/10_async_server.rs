@@ -29,6 +29,7 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 use tcp_lessons::args::Args;
+use tcp_lessons::article::split_line_ending;
 use tcp_lessons::say::{self, OnBrokenStdout, explain, fail, out_text};
 use tcp_lessons::server;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -302,6 +303,7 @@ enum End {
 
 /// Lesson 03's dialogue, line for line, with `.await` where 03 blocks: at each `.await`
 /// the task may stop and the thread runs other tasks until this one can go on.
+/// (`split_line_ending` is lesson 03's, shared by 09 and 10 from `src/article.rs`.)
 async fn converse(
     stream: &mut TcpStream,
     peer: SocketAddr,
@@ -455,15 +457,3 @@ fn stop_worker(mut worker: Child) -> bool {
     worker.wait().is_ok_and(|status| status.success())
 }
 // ANCHOR_END: workers
-
-/// Splits a trailing `\r\n` or `\n` off the message, as lesson 03 does: the reply ends
-/// the way the message did.
-fn split_line_ending(message: &[u8]) -> (&[u8], &'static str) {
-    if let Some(text) = message.strip_suffix(b"\r\n") {
-        (text, "\r\n")
-    } else if let Some(text) = message.strip_suffix(b"\n") {
-        (text, "\n")
-    } else {
-        (message, "")
-    }
-}

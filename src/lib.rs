@@ -12,10 +12,12 @@
 //! - [`sys`]: facts read from the operating system, such as `somaxconn`;
 //! - [`ceiling`]: how many sessions, a thread and a socket each, this machine can hold;
 //! - [`serve`]: lesson 03's accept loop, for exercises whose point is the session;
+//! - [`article`]: the article's protocol as lesson 03 speaks it, for lessons 09 and 10;
 //! - [`sibling`]: another lesson's program, started and stopped by a lesson (12's
 //!   `--live` runs 03_server and 04_client).
 
 pub mod args;
+pub mod article;
 pub mod ceiling;
 pub mod framing;
 pub mod parcel;

@@ -20,6 +20,12 @@
 //! `wrong_programs.rs` (every wrong solution as a module, for the program `wrong`). A
 //! mistake that no longer applies becomes a program that says so, and the list says
 //! why: the package's tests fail on it, but a student's checker still builds.
+//!
+//! Some exercises need a cargo feature (ex09 and ex10 need `scale`: mio, tokio), as
+//! their programs say in Cargo.toml (`required-features`). A wrong solution needs what
+//! its solution needs: built without it, it becomes a program that says which feature
+//! is missing. And `features.rs` tells the checker what each program requires and which
+//! features this build has on: one list, Cargo.toml's.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -31,6 +37,8 @@ struct Mistake {
     words: String,
     hint: String,
     os: Option<String>,
+    /// The cargo features its solution requires.
+    features: Vec<String>,
     /// The wrong program's source, or why it could not be made.
     source: Result<String, String>,
 }
@@ -39,6 +47,16 @@ fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     println!("cargo::rerun-if-changed=wrong");
     println!("cargo::rerun-if-changed=solutions");
+    println!("cargo::rerun-if-changed=Cargo.toml");
+    let manifest = fs::read_to_string(root.join("Cargo.toml")).unwrap_or_default();
+    let required = required_features(&manifest);
+    let needs = |program: &str| -> Vec<String> {
+        required
+            .iter()
+            .find(|(name, _)| name == program)
+            .map(|(_, features)| features.clone())
+            .unwrap_or_default()
+    };
     let mut mistakes = Vec::new();
     for exercise in sorted_entries(&root.join("wrong")) {
         let Some(exercise_name) = file_name(&exercise) else {
@@ -55,12 +73,69 @@ fn main() {
                 .unwrap_or_default()
                 .to_string();
             let solution = root.join("solutions").join(format!("{exercise_name}.rs"));
-            mistakes.push(read_mistake(&exercise_name, &name, &file, &solution));
+            let mut mistake = read_mistake(&exercise_name, &name, &file, &solution);
+            mistake.features = needs(&format!("{exercise_name}_solution"));
+            mistakes.push(mistake);
         }
     }
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets it"));
     write_if_changed(&out.join("wrong_list.rs"), &list(&mistakes));
     write_if_changed(&out.join("wrong_programs.rs"), &programs(&mistakes));
+    write_if_changed(&out.join("features.rs"), &features(&required));
+}
+
+/// Every `[[bin]]` of Cargo.toml that has `required-features`: its name and those
+/// features. (Reads the plain form this package writes: `name = "..."` and
+/// `required-features = ["...", ...]`, each on a line of its own.)
+fn required_features(manifest: &str) -> Vec<(String, Vec<String>)> {
+    let mut all = Vec::new();
+    for block in manifest.split("[[bin]]").skip(1) {
+        // The block ends where the next table begins.
+        let block = block.split("\n[").next().unwrap_or_default();
+        let value = |key: &str| {
+            block.lines().find_map(|line| {
+                let rest = line.trim().strip_prefix(key)?.trim_start();
+                rest.strip_prefix('=').map(str::trim)
+            })
+        };
+        let (Some(name), Some(list)) = (value("name"), value("required-features")) else {
+            continue;
+        };
+        let features = list
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .split(',')
+            .map(|f| f.trim().trim_matches('"').to_string())
+            .filter(|f| !f.is_empty())
+            .collect();
+        all.push((name.trim_matches('"').to_string(), features));
+    }
+    all
+}
+
+/// Whether this build has `feature` on: cargo tells a build script by CARGO_FEATURE_*.
+fn enabled(feature: &str) -> bool {
+    let var = format!("CARGO_FEATURE_{}", feature.to_uppercase().replace('-', "_"));
+    std::env::var_os(var).is_some()
+}
+
+/// `features.rs`: what each program requires, and which of those features are on.
+fn features(required: &[(String, Vec<String>)]) -> String {
+    let mut out = String::from(
+        "/// The programs of Cargo.toml that need cargo features (`required-features`).\n\
+         pub const REQUIRED: &[(&str, &[&str])] = &[\n",
+    );
+    let mut all: Vec<&String> = Vec::new();
+    for (name, features) in required {
+        let _ = writeln!(out, "    ({name:?}, &{features:?}),");
+        all.extend(features);
+    }
+    out.push_str("];\n/// The features among those that this build has on.\n");
+    all.sort();
+    all.dedup();
+    let on: Vec<&String> = all.into_iter().filter(|f| enabled(f)).collect();
+    let _ = writeln!(out, "pub const ENABLED: &[&str] = &{on:?};");
+    out
 }
 
 fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
@@ -109,6 +184,7 @@ fn read_mistake(exercise: &str, name: &str, file: &Path, solution: &Path) -> Mis
         words,
         hint,
         os,
+        features: Vec::new(),
         source,
     }
 }
@@ -183,8 +259,8 @@ fn list(mistakes: &[Mistake]) -> String {
         let _ = writeln!(
             out,
             "    Wrong {{ exercise: {:?}, name: {:?}, mistake: {:?}, hint: {:?}, os: {:?}, \
-             problem: {problem} }},",
-            m.exercise, m.name, m.words, m.hint, m.os
+             features: &{:?}, problem: {problem} }},",
+            m.exercise, m.name, m.words, m.hint, m.os, m.features
         );
     }
     out.push_str("];\n");
@@ -194,7 +270,14 @@ fn list(mistakes: &[Mistake]) -> String {
 fn programs(mistakes: &[Mistake]) -> String {
     let mut out = String::new();
     for m in mistakes {
+        let missing: Vec<&String> = m.features.iter().filter(|f| !enabled(f)).collect();
         let body = match &m.source {
+            // Its crates are not compiled in this build: say which feature brings them.
+            Ok(_) if !missing.is_empty() => format!(
+                "pub fn main() {{ eprintln!(\"this wrong solution needs the feature {}: \
+                 build the program wrong with --features {}\"); std::process::exit(3) }}",
+                missing[0], missing[0]
+            ),
             Ok(source) => source.clone(),
             Err(why) => format!(
                 "pub fn main() {{ eprintln!(\"this wrong solution no longer applies: {}\"); \

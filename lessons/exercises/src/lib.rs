@@ -24,6 +24,8 @@ mod ex03;
 mod ex04;
 mod ex05;
 mod ex06;
+mod ex09;
+mod ex10;
 mod ex12;
 pub mod profile;
 pub mod shipped;
@@ -113,11 +115,40 @@ pub fn exercises() -> Vec<&'static Exercise> {
         ex04::ALL,
         ex05::ALL,
         ex06::ALL,
+        ex09::ALL,
+        ex10::ALL,
         ex12::ALL,
     ]
     .into_iter()
     .flatten()
     .collect()
+}
+
+/// The cargo features of this package: which programs need one (their
+/// `required-features` in Cargo.toml), and which this build has on. Made by build.rs.
+pub mod features {
+    include!(concat!(env!("OUT_DIR"), "/features.rs"));
+
+    /// The features the program `name` needs: `["scale"]` for ex09 and ex10, whose
+    /// crates (mio, tokio) the other exercises do not compile.
+    pub fn of(name: &str) -> &'static [&'static str] {
+        REQUIRED
+            .iter()
+            .find(|(program, _)| *program == name)
+            .map_or(&[], |(_, features)| features)
+    }
+
+    /// Whether this build has every one of `features` on.
+    pub fn on(features: &[&str]) -> bool {
+        features.iter().all(|f| ENABLED.contains(f))
+    }
+}
+
+impl Exercise {
+    /// The cargo features its programs need (the starter's, which its solution shares).
+    pub fn features(&self) -> &'static [&'static str] {
+        features::of(self.name)
+    }
 }
 
 /// The exercise called `name`, if there is one.
@@ -372,13 +403,21 @@ impl Conn {
             .map_err(Mismatch::from)
     }
 
-    /// Reads one line and returns it without its `\n` (or `\r\n`).
+    /// Reads one line and returns it without its `\n` (or `\r\n`). Bytes that came
+    /// without a line ending are shown in the mismatch.
     pub fn line(&mut self) -> Result<String, Mismatch> {
-        let mut line = String::new();
-        match self.reader.read_line(&mut line) {
+        let mut line = Vec::new();
+        let result = self.reader.read_until(b'\n', &mut line);
+        let text = String::from_utf8_lossy(&line);
+        match result {
             Ok(0) => Err(Mismatch::new("a line", "the connection closed")),
-            Ok(_) => Ok(line.trim_end_matches(['\n', '\r']).to_string()),
-            Err(err) => Err(Mismatch::new("a line", describe(&err))),
+            Ok(_) => Ok(text.trim_end_matches(['\n', '\r']).to_string()),
+            Err(err) if line.is_empty() => Err(Mismatch::new("a line", describe(&err))),
+            // `read_until` keeps what it read before the error.
+            Err(err) => Err(Mismatch::new(
+                "a line",
+                format!("{text:?} with no line ending, then {}", describe(&err)),
+            )),
         }
     }
 

@@ -45,14 +45,18 @@ impl Profile {
             .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
     }
 
-    /// `cargo build` of the programs `names` of this package, with this profile, run
-    /// from this package's folder.
-    pub fn build_command(&self, cargo: &OsStr, names: &[&str]) -> Command {
+    /// `cargo build` of the programs `names` of this package, with this profile and the
+    /// cargo `features` they need (`scale` for ex09 and ex10), run from this package's
+    /// folder.
+    pub fn build_command(&self, cargo: &OsStr, names: &[&str], features: &[&str]) -> Command {
         let mut command = Command::new(cargo);
         command
             .args(["build", "--quiet", "--package", env!("CARGO_PKG_NAME")])
             .args(self.cargo_args())
             .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if !features.is_empty() {
+            command.args(["--features", &features.join(",")]);
+        }
         for name in names {
             command.args(["--bin", name]);
         }

@@ -25,6 +25,8 @@ pub struct Wrong {
     /// The one system where the mistake shows (as `std::env::consts::OS` names it), if
     /// it shows on one only.
     pub os: Option<&'static str>,
+    /// The cargo features it needs, as its solution does (`["scale"]` for ex09, ex10).
+    pub features: &'static [&'static str],
     /// Why build.rs could not make it (its change no longer applies to the solution).
     pub problem: Option<&'static str>,
 }

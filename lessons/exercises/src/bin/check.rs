@@ -9,7 +9,8 @@
 //!
 //! (`cargo exercise` is an alias, in `.cargo/config.toml`, for
 //! `cargo run -p exercises --`.) It builds your exercise with the profile it was built
-//! with itself, runs it as a black box over real sockets, and prints each check with
+//! with itself (and with `--features scale` for ex09 and ex10, whose crates the others
+//! do not need), runs it as a black box over real sockets, and prints each check with
 //! what was expected, what came back, and a hint. It exits with status 0 only when
 //! every check passes.
 
@@ -72,7 +73,7 @@ fn find(name: &str) -> &'static Exercise {
 fn check_one(exercise: &Exercise, solution: bool) {
     let program = program_name(exercise, solution);
     println!("{} {program}: {}", "Checking".bold(), exercise.task);
-    let binary = build(&[program.as_str()]).remove(0);
+    let binary = build(&[program.as_str()], exercise.features()).remove(0);
     let results = checked(exercise, &Program::new(&binary));
     let failed = print_results(&results);
     let passed = results.len() - failed;
@@ -142,7 +143,7 @@ fn check_wrong(exercise: &'static Exercise) {
     if wrongs.is_empty() {
         fail(format!("{} has no wrong solutions", exercise.name));
     }
-    let binary = build(&["wrong"]).remove(0);
+    let binary = build(&["wrong"], exercise.features()).remove(0);
     println!(
         "{} the {} wrong solutions of {} (lessons/exercises/wrong/{}/):",
         "Checking".bold(),
@@ -185,18 +186,24 @@ fn list_all(solution: bool) {
     let names: Vec<&str> = programs.iter().map(String::as_str).collect();
     println!("Building {} exercises...", names.len());
     let profile = profile();
-    let binaries: Vec<Option<PathBuf>> = if cargo_build(&profile, &names, false) {
-        names
-            .iter()
-            .map(|name| Some(profile.program(name)))
-            .collect()
-    } else {
-        // One at a time, to tell the ones that compile from the others.
-        names
-            .iter()
-            .map(|name| cargo_build(&profile, &[name], false).then(|| profile.program(name)))
-            .collect()
-    };
+    let mut binaries: Vec<Option<PathBuf>> = vec![None; names.len()];
+    // One build for the exercises that need no feature, one with `--features scale` for
+    // those that need it (ex09, ex10), and so on.
+    let mut groups: Vec<&[&str]> = exercises.iter().map(|e| e.features()).collect();
+    groups.sort();
+    groups.dedup();
+    for features in groups {
+        let members: Vec<usize> = (0..names.len())
+            .filter(|&i| exercises[i].features() == features)
+            .collect();
+        let group: Vec<&str> = members.iter().map(|&i| names[i]).collect();
+        let all_built = cargo_build(&profile, &group, features, false);
+        for i in members {
+            // One at a time after a failure, to tell the ones that compile from the others.
+            let built = all_built || cargo_build(&profile, &[names[i]], features, false);
+            binaries[i] = built.then(|| profile.program(names[i]));
+        }
+    }
     println!(
         "Checking them, all at once (a check that fails may wait {:?})...",
         exercises::WAIT
@@ -221,8 +228,9 @@ fn list_all(solution: bool) {
     for ((exercise, program), results) in exercises.iter().zip(&programs).zip(all_results) {
         let Some(results) = results else {
             println!(
-                "{} {program:<28} does not compile: `cargo exercise {}{}` shows cargo's messages",
+                "{} {program:<28} does not compile{}: `cargo exercise {}{}` shows cargo's messages",
                 "✗".red().bold(),
+                with_features(exercise.features()),
                 exercise.name,
                 if solution { " --solution" } else { "" }
             );
@@ -259,21 +267,44 @@ fn profile() -> Profile {
         .unwrap_or_else(|err| fail(format!("cannot tell where the checker runs from: {err}")))
 }
 
-/// Builds the programs with cargo, with this checker's own profile, and returns their
-/// paths: beside this checker. Exits with cargo's messages if they do not compile.
-fn build(names: &[&str]) -> Vec<PathBuf> {
+/// Builds the programs with cargo, with this checker's own profile and the cargo
+/// `features` they need, and returns their paths: beside this checker. Exits with
+/// cargo's messages if they do not compile.
+fn build(names: &[&str], features: &[&str]) -> Vec<PathBuf> {
     let profile = profile();
-    if !cargo_build(&profile, names, true) {
-        fail("the build failed: cargo's messages above say where");
+    if !cargo_build(&profile, names, features, true) {
+        if features.is_empty() {
+            fail("the build failed: cargo's messages above say where");
+        }
+        // The feature brings in crates of its own (mio, tokio): say how it was built, so
+        // that a failure there is not taken for a mistake in the exercise.
+        let bins: Vec<String> = names.iter().map(|name| format!("--bin {name}")).collect();
+        fail(format!(
+            "the build{} failed: cargo's messages above say where. The feature brings in \
+             crates that the other exercises do not need; `cargo build -p exercises \
+             --features {} {}` builds this one alone, with them",
+            with_features(features),
+            features.join(","),
+            bins.join(" ")
+        ));
     }
     names.iter().map(|name| profile.program(name)).collect()
 }
 
-/// Runs `cargo build` for the programs; whether they built. Cargo's messages reach the
-/// terminal only if `show`.
-fn cargo_build(profile: &Profile, names: &[&str], show: bool) -> bool {
+/// ` (with --features scale)` for a build with features, nothing for one without.
+fn with_features(features: &[&str]) -> String {
+    if features.is_empty() {
+        String::new()
+    } else {
+        format!(" (with --features {})", features.join(","))
+    }
+}
+
+/// Runs `cargo build` for the programs, with `features`; whether they built. Cargo's
+/// messages reach the terminal only if `show`.
+fn cargo_build(profile: &Profile, names: &[&str], features: &[&str], show: bool) -> bool {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = profile.build_command(&cargo, names);
+    let mut command = profile.build_command(&cargo, names, features);
     if !show {
         command.stderr(Stdio::null());
     }

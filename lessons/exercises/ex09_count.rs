@@ -1,20 +1,25 @@
 //! # Exercise ex09_count: how many clients are here?
 //!
 //! The server below is lesson 09's event loop, without the pause: one thread, a `mio`
-//! poll, a state machine per session, the article's `Welcome!` and `Hello, NAME!`.
+//! poll, a small state per session, the article's `Welcome!` and `Hello, NAME!` until
+//! `exit`. Every session lives in one map, `sessions`, that the loop owns.
 //!
 //! **Your task:** answer the message `count` with `sessions open: N`, where N is the
-//! number of sessions open at that moment, this one included, with the message's line
-//! ending kept (`count\n` gets `sessions open: 2\n`). Every other message is greeted
-//! as before.
+//! number of sessions open at that moment, the one asking included, and end the reply
+//! the way the message ended (`count\n` gets `sessions open: 2\n`). Every other message
+//! is greeted as before.
 //!
-//! In lesson 03 every session is a thread, and a number they all share would need an
-//! `Arc<Mutex<..>>` or an atomic. Here every session lives in one map that one thread
-//! owns: the number is already there.
+//! In lesson 03 every session is a thread, and a number they all read would need an
+//! `Arc<Mutex<..>>` or an atomic. Here one thread owns every session: the number is
+//! already there. The borrow checker only asks you to read it at the right moment.
 //!
-//! Try it: `cargo run --features scale --example ex09_count`, and
-//! `nc 127.0.0.1 1234` in two more terminals.
-//! Check it: `cargo run --example check -- ex09_count`.
+//! Difficulty: ★☆☆. Rust: `HashMap::len`, a parameter, and the borrowing rules (the
+//! Rust Book, chapter 4.2, "References and Borrowing").
+//!
+//! Try it: `cargo run -p exercises --features scale --bin ex09_count`, and
+//! `nc 127.0.0.1 1234` in two more terminals. (`--features scale` brings in `mio`, as
+//! for lesson 09.)
+//! Check it: `cargo exercise ex09_count`.
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
@@ -24,7 +29,8 @@ use tcp_lessons::args::Args;
 use tcp_lessons::say::{explain, fail};
 use tcp_lessons::server;
 
-const USAGE: &str = "usage: ex09_count [ADDRESS]\n";
+const USAGE: &str = "usage: ex09_count [ADDRESS]";
+/// The token of the listening socket; sessions count up from 1.
 const LISTENER: Token = Token(0);
 
 /// One session: its socket, and the bytes it still has to send.
@@ -44,13 +50,14 @@ fn main() {
     }
 }
 
+/// Waits for sockets that are ready, and serves them: lesson 09's loop.
 fn event_loop(listener: &mut TcpListener) -> io::Result<()> {
     let mut poll = Poll::new()?;
     poll.registry()
         .register(listener, LISTENER, Interest::READABLE)?;
     let mut events = Events::with_capacity(1024);
     let mut sessions: HashMap<Token, Session> = HashMap::new();
-    let mut next = 1;
+    let mut next = LISTENER.0 + 1;
     loop {
         if let Err(err) = poll.poll(&mut events, None) {
             if err.kind() == io::ErrorKind::Interrupted {
@@ -59,29 +66,33 @@ fn event_loop(listener: &mut TcpListener) -> io::Result<()> {
             return Err(err);
         }
         for event in &events {
-            let token = event.token();
-            if token == LISTENER {
-                while let Ok((mut stream, _)) = listener.accept() {
-                    let token = Token(next);
-                    next += 1;
-                    let interest = Interest::READABLE | Interest::WRITABLE;
-                    poll.registry().register(&mut stream, token, interest)?;
-                    let pending = b"Welcome!".to_vec();
-                    sessions.insert(token, Session { stream, pending });
-                }
+            if event.token() != LISTENER {
+                ready(&mut sessions, event.token());
                 continue;
             }
-            // ANCHOR: task
-            // TODO: the number of sessions open is known here, before this one is
-            // borrowed from the map: pass it on to `serve`...
-            let Some(session) = sessions.get_mut(&token) else {
-                continue;
-            };
-            if serve(session).is_err() {
-                sessions.remove(&token); // dropping the session closes its socket
+            // Every connection waiting in the queue, until `accept` says `WouldBlock`.
+            while let Ok((mut stream, _)) = listener.accept() {
+                let token = Token(next);
+                next += 1;
+                let interest = Interest::READABLE | Interest::WRITABLE;
+                poll.registry().register(&mut stream, token, interest)?;
+                let pending = b"Welcome!".to_vec();
+                sessions.insert(token, Session { stream, pending });
             }
-            // ANCHOR_END: task
         }
+    }
+}
+
+// ANCHOR: task
+/// The socket of `token` is ready: serve its session, and close it if it is over.
+fn ready(sessions: &mut HashMap<Token, Session>, token: Token) {
+    // TODO: how many sessions are open? The map knows; but once `get_mut` has lent
+    // one session out of it, the map can be read again only when that loan is over...
+    let Some(session) = sessions.get_mut(&token) else {
+        return; // closed already: a late event
+    };
+    if serve(session).is_err() {
+        sessions.remove(&token); // dropping the session closes its socket
     }
 }
 
@@ -109,7 +120,8 @@ fn serve(session: &mut Session) -> io::Result<()> {
         if text == "exit" {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
-        // ...and answer `count` here.
+        // TODO: ...and answer `count` here.
         session.pending = format!("Hello, {text}!{ending}").into_bytes();
     }
 }
+// ANCHOR_END: task

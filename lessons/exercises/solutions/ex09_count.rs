@@ -1,20 +1,8 @@
-//! # Exercise ex09_count, solved: how many clients are here?
+//! # Solution to ex09_count: how many clients are here?
 //!
-//! The server below is lesson 09's event loop, without the pause: one thread, a `mio`
-//! poll, a state machine per session, the article's `Welcome!` and `Hello, NAME!`.
-//!
-//! **Your task:** answer the message `count` with `sessions open: N`, where N is the
-//! number of sessions open at that moment, this one included, with the message's line
-//! ending kept (`count\n` gets `sessions open: 2\n`). Every other message is greeted
-//! as before.
-//!
-//! In lesson 03 every session is a thread, and a number they all share would need an
-//! `Arc<Mutex<..>>` or an atomic. Here every session lives in one map that one thread
-//! owns: the number is already there.
-//!
-//! Try it: `cargo run --features scale --example ex09_count`, and
-//! `nc 127.0.0.1 1234` in two more terminals.
-//! Check it: `cargo run --example check -- ex09_count`.
+//! The loop owns every session, in one map: their number is the map's length. It is
+//! read before `get_mut` lends one session out of the map, and handed to `serve`.
+//! Run it: `cargo run -p exercises --features scale --bin ex09_count_solution`.
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
@@ -24,7 +12,8 @@ use tcp_lessons::args::Args;
 use tcp_lessons::say::{explain, fail};
 use tcp_lessons::server;
 
-const USAGE: &str = "usage: ex09_count [ADDRESS]\n";
+const USAGE: &str = "usage: ex09_count_solution [ADDRESS]";
+/// The token of the listening socket; sessions count up from 1.
 const LISTENER: Token = Token(0);
 
 /// One session: its socket, and the bytes it still has to send.
@@ -44,13 +33,14 @@ fn main() {
     }
 }
 
+/// Waits for sockets that are ready, and serves them: lesson 09's loop.
 fn event_loop(listener: &mut TcpListener) -> io::Result<()> {
     let mut poll = Poll::new()?;
     poll.registry()
         .register(listener, LISTENER, Interest::READABLE)?;
     let mut events = Events::with_capacity(1024);
     let mut sessions: HashMap<Token, Session> = HashMap::new();
-    let mut next = 1;
+    let mut next = LISTENER.0 + 1;
     loop {
         if let Err(err) = poll.poll(&mut events, None) {
             if err.kind() == io::ErrorKind::Interrupted {
@@ -59,35 +49,39 @@ fn event_loop(listener: &mut TcpListener) -> io::Result<()> {
             return Err(err);
         }
         for event in &events {
-            let token = event.token();
-            if token == LISTENER {
-                while let Ok((mut stream, _)) = listener.accept() {
-                    let token = Token(next);
-                    next += 1;
-                    let interest = Interest::READABLE | Interest::WRITABLE;
-                    poll.registry().register(&mut stream, token, interest)?;
-                    let pending = b"Welcome!".to_vec();
-                    sessions.insert(token, Session { stream, pending });
-                }
+            if event.token() != LISTENER {
+                ready(&mut sessions, event.token());
                 continue;
             }
-            // ANCHOR: solution
-            // The loop owns every session: their number is the map's length. Read it
-            // before `get_mut` borrows one of them.
-            let open = sessions.len();
-            let Some(session) = sessions.get_mut(&token) else {
-                continue;
-            };
-            if serve(session, open).is_err() {
-                sessions.remove(&token); // dropping the session closes its socket
+            // Every connection waiting in the queue, until `accept` says `WouldBlock`.
+            while let Ok((mut stream, _)) = listener.accept() {
+                let token = Token(next);
+                next += 1;
+                let interest = Interest::READABLE | Interest::WRITABLE;
+                poll.registry().register(&mut stream, token, interest)?;
+                let pending = b"Welcome!".to_vec();
+                sessions.insert(token, Session { stream, pending });
             }
-            // ANCHOR_END: solution
         }
     }
 }
 
-/// Sends what is pending, then reads and answers every message that has come; an
-/// error (the client closed or reset, or sent `exit`) ends the session.
+// ANCHOR: task
+/// The socket of `token` is ready: serve its session, and close it if it is over.
+fn ready(sessions: &mut HashMap<Token, Session>, token: Token) {
+    // Read now, while nothing is borrowed from the map: this session is in it too.
+    let open = sessions.len();
+    let Some(session) = sessions.get_mut(&token) else {
+        return; // closed already: a late event
+    };
+    if serve(session, open).is_err() {
+        sessions.remove(&token); // dropping the session closes its socket
+    }
+}
+
+/// Sends what is pending, then reads and answers every message that has come (`count`
+/// with `open`, the sessions open); an error (the client closed or reset, or sent
+/// `exit`) ends the session.
 fn serve(session: &mut Session, open: usize) -> io::Result<()> {
     loop {
         while !session.pending.is_empty() {
@@ -117,3 +111,4 @@ fn serve(session: &mut Session, open: usize) -> io::Result<()> {
         };
     }
 }
+// ANCHOR_END: task
