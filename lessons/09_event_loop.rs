@@ -1,7 +1,8 @@
 //! # Lesson 09: one thread for every client — an event loop with `mio`
 //!
 //! Lesson 03 gives every client a thread, and every thread waits in `read()` or in
-//! `sleep()` for its own client. This server has one thread for all of them. Its
+//! `sleep()` for its own client. This server has one thread for all of them (and a
+//! second that only writes its log, as lesson 03's does). Its
 //! sockets are *non-blocking*: a read with nothing to read returns at once with the
 //! error `WouldBlock` instead of waiting. The thread asks the kernel one question,
 //! over and over: "which of my sockets can make progress now?" (`epoll_wait` on Linux,
@@ -33,7 +34,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tcp_lessons::args::Args;
 use tcp_lessons::article::split_line_ending;
-use tcp_lessons::say::{self, OnBrokenStdout, explain, fail};
+use tcp_lessons::say::{self, OnBrokenStdout, excerpt, explain, fail};
 use tcp_lessons::server;
 
 /// The article's address.
@@ -350,8 +351,8 @@ fn read_message(
         match stream.read(&mut buffer) {
             Ok(n) => {
                 if options.log_reads {
-                    let received = String::from_utf8_lossy(&buffer[..n]);
-                    server!("read {n} bytes from {peer}: {received:?}");
+                    // Cut to its ends when long (as lesson 03): the log stays bounded.
+                    server!("read {n} bytes from {peer}: {}", excerpt(&buffer[..n]));
                 }
                 return Ok(Some(buffer[..n].to_vec()));
             }
