@@ -1619,13 +1619,18 @@ impl Table {
     }
 
     fn to_markdown(&self) -> String {
-        let line = |cells: &[String]| format!("| {} |\n", cells.join(" | "));
-        let rule: Vec<String> = (0..self.header.len())
-            .map(|i| if i == 0 { ":--" } else { "--:" }.to_string())
+        // `\-` keeps a flag such as `--workers` as written: mdBook's smart punctuation
+        // would turn `--` into a dash.
+        let line = |cells: &[String]| {
+            let cells: Vec<String> = cells.iter().map(|c| c.replace("--", "-\\-")).collect();
+            format!("| {} |\n", cells.join(" | "))
+        };
+        let rule: Vec<&str> = (0..self.header.len())
+            .map(|i| if i == 0 { ":--" } else { "--:" })
             .collect();
         let mut text = format!("#### {}\n\n", self.title);
         text += &line(&self.header);
-        text += &line(&rule);
+        text += &format!("| {} |\n", rule.join(" | "));
         for row in &self.rows {
             text += &line(row);
         }
